@@ -1,0 +1,1 @@
+"""Month-end Closed-Won-versus-Invoiced reconciliation and invoice aging."""
