@@ -1,0 +1,5 @@
+"""Placeholder until the extract stage lands."""
+
+import dagster as dg
+
+defs = dg.Definitions()

@@ -1,0 +1,5 @@
+"""Placeholder until the matching stage lands."""
+
+import dagster as dg
+
+defs = dg.Definitions()
