@@ -74,30 +74,36 @@ class QboResource(dg.ConfigurableResource):
         return QboClient(QboCredentials(**self.model_dump()), database_url=database_url)
 
 
-def _optional(name: str):
-    return dg.EnvVar(name) if os.environ.get(name) else None
+def build_resources(resolve_env: bool = False) -> dict:
+    """The resources of the code location; `resolve_env=True` reads the values now (preflight)."""
 
+    def required(name: str):
+        return os.environ.get(name, "") if resolve_env else dg.EnvVar(name)
 
-def build_resources() -> dict:
+    def optional(name: str):
+        if not os.environ.get(name):
+            return None
+        return os.environ[name] if resolve_env else dg.EnvVar(name)
+
     return {
-        "warehouse": PostgresResource(database_url=dg.EnvVar(db.DATABASE_URL_ENV)),
-        "settings": SettingsResource(config_path=_optional("LEDGERLINK_CONFIG")),
+        "warehouse": PostgresResource(database_url=required(db.DATABASE_URL_ENV)),
+        "settings": SettingsResource(config_path=optional("LEDGERLINK_CONFIG")),
         "salesforce": SalesforceResource(
-            login_url=dg.EnvVar("LEDGERLINK_SF_LOGIN_URL"),
-            client_id=dg.EnvVar("LEDGERLINK_SF_CLIENT_ID"),
-            client_secret=_optional("LEDGERLINK_SF_CLIENT_SECRET"),
-            username=_optional("LEDGERLINK_SF_USERNAME"),
-            private_key_file=_optional("LEDGERLINK_SF_PRIVATE_KEY_FILE"),
+            login_url=required("LEDGERLINK_SF_LOGIN_URL"),
+            client_id=required("LEDGERLINK_SF_CLIENT_ID"),
+            client_secret=optional("LEDGERLINK_SF_CLIENT_SECRET"),
+            username=optional("LEDGERLINK_SF_USERNAME"),
+            private_key_file=optional("LEDGERLINK_SF_PRIVATE_KEY_FILE"),
             api_version=os.environ.get("LEDGERLINK_SF_API_VERSION", "62.0"),
-            ca_bundle=_optional("LEDGERLINK_CA_BUNDLE"),
+            ca_bundle=optional("LEDGERLINK_CA_BUNDLE"),
         ),
         "qbo": QboResource(
-            client_id=dg.EnvVar("LEDGERLINK_QBO_CLIENT_ID"),
-            client_secret=dg.EnvVar("LEDGERLINK_QBO_CLIENT_SECRET"),
-            refresh_token=dg.EnvVar("LEDGERLINK_QBO_REFRESH_TOKEN"),
-            realm_id=dg.EnvVar("LEDGERLINK_QBO_REALM_ID"),
+            client_id=required("LEDGERLINK_QBO_CLIENT_ID"),
+            client_secret=required("LEDGERLINK_QBO_CLIENT_SECRET"),
+            refresh_token=required("LEDGERLINK_QBO_REFRESH_TOKEN"),
+            realm_id=required("LEDGERLINK_QBO_REALM_ID"),
             environment=os.environ.get("LEDGERLINK_QBO_ENVIRONMENT", "production"),
-            api_url=_optional("LEDGERLINK_QBO_API_URL"),
-            ca_bundle=_optional("LEDGERLINK_CA_BUNDLE"),
+            api_url=optional("LEDGERLINK_QBO_API_URL"),
+            ca_bundle=optional("LEDGERLINK_CA_BUNDLE"),
         ),
     }
