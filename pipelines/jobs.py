@@ -2,8 +2,6 @@
 
 import dagster as dg
 
-from pipelines.partitions import daily_partitions, monthly_partitions
-
 NIGHTLY_GROUPS = ("extract", "matching", "quality", "loads")
 
 # One job for extract -> match -> validate -> load, so a blocking check stops the loads in the
@@ -11,13 +9,11 @@ NIGHTLY_GROUPS = ("extract", "matching", "quality", "loads")
 nightly_job = dg.define_asset_job(
     "nightly",
     selection=dg.AssetSelection.groups(*NIGHTLY_GROUPS),
-    partitions_def=daily_partitions,
     description="Extract both systems, match customers, validate, then load invoices and payment status.",
 )
 
 month_end_job = dg.define_asset_job(
     "month_end",
     selection=dg.AssetSelection.groups("reports"),
-    partitions_def=monthly_partitions,
     description="Closed-Won-versus-Invoiced reconciliation, bridge and aging for one month.",
 )

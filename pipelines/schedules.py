@@ -1,5 +1,7 @@
 """Schedules: 2 AM nightly, and the month-end close on the 1st after the nightly run."""
 
+from datetime import timedelta
+
 import dagster as dg
 
 from ledgerlink.config import settings
@@ -19,7 +21,13 @@ def nightly_schedule(context: dg.ScheduleEvaluationContext):
     return dg.RunRequest(run_key=run_date, partition_key=run_date)
 
 
-# 04:00 on the 1st, for the month just ended: after the 2 AM nightly run has loaded it.
-month_end_schedule = dg.build_schedule_from_partitioned_job(
-    month_end_job, hour_of_day=4, minute_of_hour=0, name="month_end_schedule"
+@dg.schedule(
+    job=month_end_job,
+    cron_schedule="0 4 1 * *",
+    execution_timezone=_schedule.timezone,
+    description="Month-end reconciliation for the month just ended, after that night's 2 AM run.",
 )
+def month_end_schedule(context: dg.ScheduleEvaluationContext):
+    first_of_this_month = context.scheduled_execution_time.date().replace(day=1)
+    month = (first_of_this_month - timedelta(days=1)).replace(day=1).isoformat()
+    return dg.RunRequest(run_key=month, partition_key=month)
