@@ -93,10 +93,10 @@ def test_code_location_loads_with_jobs_schedules_and_partitions(monkeypatch):
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.execution_timezone == "UTC"
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 11, 22, 2, 0))
-    request = schedule.evaluate_tick(context).run_requests[0]
+    request = schedule(context)
     assert request.partition_key == "2026-11-22"
 
     month_end = defs.resolve_schedule_def("month_end_schedule")
     assert month_end.cron_schedule == "0 4 1 * *"
     context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 12, 1, 4, 0))
-    assert month_end.evaluate_tick(context).run_requests[0].partition_key == "2026-11-01"
+    assert month_end(context).partition_key == "2026-11-01"
