@@ -1,0 +1,1 @@
+"""Customer matching: normalise, block, score, decide; a plain library with no Dagster inside."""
