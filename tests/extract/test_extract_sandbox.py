@@ -1,0 +1,148 @@
+"""Extract against the sandbox through the real clients: full, incremental, deletes, boundaries, crashes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import psycopg
+import pytest
+
+from ledgerlink.extract import qbo as qbo_extract
+from ledgerlink.extract import salesforce as sf_extract
+from ledgerlink.extract import watermark
+from ledgerlink.extract.specs import SPECS_BY_KEY
+from pipelines.resources import build_resources
+
+ACCOUNT = SPECS_BY_KEY[("salesforce", "Account")]
+OPPORTUNITY = SPECS_BY_KEY[("salesforce", "Opportunity")]
+CUSTOMER = SPECS_BY_KEY[("qbo", "Customer")]
+INVOICE = SPECS_BY_KEY[("qbo", "Invoice")]
+
+
+@pytest.fixture
+def pipeline(db_url, sandbox_factory):
+    sandbox = sandbox_factory(profile="tiny", seed=3)
+    resources = build_resources(resolve_env=True)
+    sf = resources["salesforce"].client()
+    sf.connect()
+    qb = resources["qbo"].client(db_url)
+    qb.connect()
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        yield sandbox, sf, qb, conn
+
+
+def _sf(spec, sf, conn, **kw):
+    kw.setdefault("page_size", 7)  # several pages even on the tiny profile
+    return sf_extract.extract_object(sf, conn, spec, run_id="test", **kw)
+
+
+def _qb(spec, qb, conn, **kw):
+    return qbo_extract.extract_entity(qb, conn, spec, run_id="test", **kw)
+
+
+def _staged(conn, table):
+    return {r[0]: r[1] for r in conn.execute(f"select id, _deleted from staging.{table}")}
+
+
+def test_full_extract_lands_every_record_with_deletions_flagged(pipeline):
+    sandbox, sf, qb, conn = pipeline
+    result = _sf(OPPORTUNITY, sf, conn)
+    org = sandbox.sf.records["Opportunity"]
+    staged = _staged(conn, "sf_opportunity")
+    assert set(staged) == set(org)
+    assert {i for i, d in staged.items() if d} == {i for i, r in org.items() if r.get("IsDeleted")}
+    assert result["mode"] == "full" and result["counts"].pages > 1
+    assert watermark.get(conn, "salesforce", "Opportunity") == max(r["SystemModstamp"] for r in org.values())
+
+    result = _qb(INVOICE, qb, conn)
+    assert set(_staged(conn, "qb_invoice")) == set(sandbox.qbo.entities["Invoice"])
+    lines = conn.execute("select count(*) from staging.qb_invoice_line").fetchone()[0]
+    assert lines >= len(sandbox.qbo.entities["Invoice"])  # every invoice has at least one sales line
+
+
+def test_rerun_without_source_changes_changes_nothing(pipeline):
+    sandbox, sf, qb, conn = pipeline
+    _sf(ACCOUNT, sf, conn)
+    _qb(CUSTOMER, qb, conn)
+    before = conn.execute("select max(_extracted_at) from staging.sf_account").fetchone()[0]
+    again = _sf(ACCOUNT, sf, conn)
+    assert again["mode"] == "incremental"
+    assert (again["counts"].inserted, again["counts"].updated, again["counts"].deleted) == (0, 0, 0)
+    assert conn.execute("select max(_extracted_at) from staging.sf_account").fetchone()[0] == before
+    qb_again = _qb(CUSTOMER, qb, conn)
+    assert (qb_again["counts"].inserted, qb_again["counts"].updated, qb_again["counts"].deleted) == (0, 0, 0)
+
+
+def test_incremental_picks_up_changes_and_deletes_in_both_systems(pipeline):
+    sandbox, sf, qb, conn = pipeline
+    _sf(ACCOUNT, sf, conn)
+    _qb(INVOICE, qb, conn)
+    live = [i for i, r in sandbox.sf.records["Account"].items() if not r.get("IsDeleted")]
+    changed, removed = live[0], live[1]
+    sf.sf.Account.update(changed, {"Name": "Renamed By Test Ltd"})
+    sf.sf.Account.delete(removed)
+
+    from quickbooks.objects.invoice import Invoice
+
+    invoice_id = next(iter(sandbox.qbo.entities["Invoice"]))
+    Invoice.get(invoice_id, qb=qb.qb).delete(qb=qb.qb)
+
+    result = _sf(ACCOUNT, sf, conn)
+    assert result["counts"].updated == 1 and result["counts"].deleted == 1
+    name = conn.execute("select name from staging.sf_account where id = %s", (changed,)).fetchone()[0]
+    assert name == "Renamed By Test Ltd"
+    assert _staged(conn, "sf_account")[removed] is True
+
+    result = _qb(INVOICE, qb, conn)
+    assert result["mode"] == "incremental" and result["counts"].deleted == 1
+    row = conn.execute("select _deleted, doc_number from staging.qb_invoice where id = %s", (invoice_id,)).fetchone()
+    assert row[0] is True and row[1]  # flagged deleted, last known values kept for the report
+
+
+def test_record_stamped_exactly_at_the_watermark_is_not_lost(pipeline):
+    sandbox, sf, qb, conn = pipeline
+    _sf(ACCOUNT, sf, conn)
+    mark = watermark.get(conn, "salesforce", "Account")
+    # Two late commits: one carrying the watermark's exact timestamp, one just inside the window.
+    template = next(iter(sandbox.sf.records["Account"].values()))
+    for suffix, stamp in (("AAA", mark), ("AAB", mark - timedelta(seconds=30))):
+        late = dict(template, Id=f"001LATE00000000{suffix}", Name=f"Late {suffix} Inc", IsDeleted=False,
+                    SystemModstamp=stamp)
+        sandbox.sf.records["Account"][late["Id"]] = late
+    result = _sf(ACCOUNT, sf, conn)
+    staged = _staged(conn, "sf_account")
+    assert "001LATE00000000AAA" in staged and "001LATE00000000AAB" in staged
+    assert result["counts"].inserted == 2
+
+
+def test_crash_mid_extract_keeps_the_watermark_and_the_next_run_recovers(pipeline):
+    sandbox, sf, qb, conn = pipeline
+
+    class CrashAfterFirstPage:
+        def bulk_query_pages(self, soql, **kwargs):
+            for number, page in enumerate(sf.bulk_query_pages(soql, **kwargs)):
+                if number == 1:
+                    raise ConnectionError("connection dropped mid-extract")
+                yield page
+
+    with pytest.raises(ConnectionError):
+        _sf(OPPORTUNITY, CrashAfterFirstPage(), conn)
+    assert watermark.get(conn, "salesforce", "Opportunity") is None
+    partial = len(_staged(conn, "sf_opportunity"))
+    assert 0 < partial < len(sandbox.sf.records["Opportunity"])  # the committed page stays
+
+    result = _sf(OPPORTUNITY, sf, conn)
+    assert set(_staged(conn, "sf_opportunity")) == set(sandbox.sf.records["Opportunity"])
+    assert result["counts"].inserted == len(sandbox.sf.records["Opportunity"]) - partial
+
+
+def test_bad_credentials_fail_at_start_naming_the_setting(db_url, sandbox_factory, monkeypatch):
+    from ledgerlink.db import ConfigurationError
+    from ledgerlink.orchestrate import check_credentials
+
+    sandbox_factory(profile="tiny", seed=3)
+    monkeypatch.setenv("LEDGERLINK_SF_CLIENT_SECRET", "wrong-secret-value")
+    with pytest.raises(ConfigurationError) as err:
+        check_credentials()
+    assert "LEDGERLINK_SF_CLIENT_SECRET" in str(err.value)
+    assert "wrong-secret-value" not in str(err.value)
