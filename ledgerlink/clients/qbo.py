@@ -462,7 +462,13 @@ class QboClient:
                 "Reload these entities in full."
             )
         params = {"entities": ",".join(entities), "changedSince": qbo_datetime(changed_since)}
-        result = self.request("GET", "cdc", params=params)
+        try:
+            result = self.request("GET", "cdc", params=params)
+        except QboFault as fault:
+            if fault.element == "changedSince" and "older" in fault.message.lower():
+                # Our clock and QBO's disagree near the edge of the window: same remedy.
+                raise CdcWindowExceeded(f"QBO refused CDC since {changed_since.isoformat()}: {fault.message}") from None
+            raise
         changes: dict[str, list[dict]] = {entity: [] for entity in entities}
         for cdc_response in result.get("CDCResponse", []):
             for query_response in cdc_response.get("QueryResponse", []):

@@ -73,8 +73,8 @@ class QboRateLimiter:
         minute = _window_ms(60, limits.time_scale)
         second = _window_ms(1, limits.time_scale)
         rates = [Rate(limits.requests_per_minute, minute)]
-        # The per-second rate only matters while it is the tighter of the two over one second.
-        if limits.requests_per_second * 60 > limits.requests_per_minute and second < minute:
+        # The per-second rate only matters while it is tighter than the per-minute one.
+        if limits.requests_per_second < limits.requests_per_minute < limits.requests_per_second * 60:
             rates.insert(0, Rate(limits.requests_per_second, second))
         self._requests = Limiter(_ClockedBucket(rates, clock))
         self._batches = Limiter(_ClockedBucket([Rate(limits.batches_per_minute, minute)], clock))
@@ -91,11 +91,12 @@ class QboRateLimiter:
         """Take one request permit (and one batch permit for a batch call).
 
         Blocking waits until the windows have room. Non-blocking returns False at once when
-        they don't (a request permit already taken for a refused batch call stays used).
+        they don't. The (scarcer) batch permit is taken first, so a batch call refused for
+        want of one uses up no request permit.
         """
-        if not self._requests.try_acquire(self.realm_id, blocking=blocking):
-            return False
         if batch and not self._batches.try_acquire(self.realm_id, blocking=blocking):
+            return False
+        if not self._requests.try_acquire(self.realm_id, blocking=blocking):
             return False
         with self._count_lock:
             self.admitted += 1
