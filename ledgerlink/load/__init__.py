@@ -1,0 +1,1 @@
+"""Loads: plan QBO writes into the outbox, send them in batches, push status back to Salesforce."""

@@ -1,0 +1,116 @@
+"""Fixtures for the load tests: a small hand-made world in staging."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from ledgerlink.config import Settings
+from tests.load.staging import put_qbo, put_sf
+
+AS_OF = date(2026, 11, 20)
+
+# 18-character Ids with the real key prefixes.
+ACME = "001000000000001AAA"
+GLOBEX = "001000000000002AAA"
+INITECH = "001000000000003AAA"
+OPP_ACME = "006000000000001AAA"
+OPP_GLOBEX = "006000000000002AAA"
+OPP_INITECH = "006000000000003AAA"
+OPP_OPEN = "006000000000004AAA"
+WIDGET = "01t000000000001AAA"
+GADGET = "01t000000000002AAA"
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings()
+
+
+def _opp(id_, account, name, amount, stage="Closed Won", currency="USD", close=date(2026, 11, 2)):
+    return {"Id": id_, "Name": name, "AccountId": account, "StageName": stage, "IsWon": stage == "Closed Won",
+            "IsClosed": stage.startswith("Closed"), "CloseDate": close, "Amount": Decimal(amount),
+            "CurrencyIsoCode": currency}
+
+
+def _line(id_, opp, product, name, qty, unit, total=None):
+    return {"Id": id_, "OpportunityId": opp, "Product2Id": product, "Name": name, "Quantity": Decimal(qty),
+            "UnitPrice": Decimal(unit),
+            "TotalPrice": Decimal(total) if total is not None else Decimal(qty) * Decimal(unit)}
+
+
+@pytest.fixture
+def world(conn):
+    """Three Closed Won opportunities and one open one.
+
+    Acme is linked to QBO customer 1; Globex has no customer (one will be created);
+    Initech probably exists in QBO (awaits review). The Gadget product has no QBO item.
+    """
+    put_sf(conn, "Account", [
+        {"Id": ACME, "Name": "Acme Corp", "BillingStreet": "1 Main St", "BillingCity": "Springfield",
+         "BillingState": "IL", "BillingPostalCode": "62701", "BillingCountry": "US", "Phone": "555-0100"},
+        {"Id": GLOBEX, "Name": "Globex  Ltd", "BillingCity": "London", "BillingCountry": "GB"},
+        {"Id": INITECH, "Name": "Initech", "BillingCity": "Austin"},
+    ])
+    put_sf(conn, "Contact", [{"Id": "003000000000001AAA", "AccountId": GLOBEX, "LastName": "Smith",
+                              "Email": "ap@globex.example"}])
+    put_sf(conn, "Product2", [
+        {"Id": WIDGET, "Name": "Widget", "ProductCode": "W-1", "IsActive": True},
+        {"Id": GADGET, "Name": "Gadget", "ProductCode": "G-1", "IsActive": True},
+    ])
+    put_sf(conn, "Opportunity", [
+        _opp(OPP_ACME, ACME, "Acme renewal", "250.00"),
+        _opp(OPP_GLOBEX, GLOBEX, "Globex expansion", "1000.00", currency="GBP"),
+        _opp(OPP_INITECH, INITECH, "Initech deal", "99.00"),
+        _opp(OPP_OPEN, ACME, "Acme upsell", "10.00", stage="Negotiation"),
+    ])
+    put_sf(conn, "OpportunityLineItem", [
+        _line("00k000000000001AAA", OPP_ACME, WIDGET, "Acme renewal Widget", "2", "100.00"),
+        _line("00k000000000002AAA", OPP_ACME, GADGET, "Acme renewal Gadget", "1", "50.00"),
+        _line("00k000000000003AAA", OPP_GLOBEX, WIDGET, "Globex Widget", "10", "120.00", "1000.00"),
+        _line("00k000000000004AAA", OPP_INITECH, WIDGET, "Initech Widget", "1", "99.00"),
+    ])
+    put_qbo(conn, "Item", [
+        {"Id": "11", "Name": "Widget", "Sku": "W-1", "Type": "Service", "Active": True, "SyncToken": "0"},
+        {"Id": "12", "Name": "Services", "Type": "Service", "Active": True, "SyncToken": "0"},
+    ])
+    put_qbo(conn, "Term", [
+        {"Id": "3", "Name": "Net 30", "DueDays": 30, "Active": True, "SyncToken": "0"},
+        {"Id": "4", "Name": "Net 15", "DueDays": 15, "Active": True, "SyncToken": "0"},
+    ])
+    put_qbo(conn, "Customer", [
+        {"Id": "1", "DisplayName": "Acme Corporation", "CurrencyRef": {"value": "USD"}, "Active": True,
+         "SalesTermRef": {"value": "4"}, "SyncToken": "0"},
+        {"Id": "2", "DisplayName": "Initech Inc", "CurrencyRef": {"value": "USD"}, "Active": True, "SyncToken": "0"},
+    ])
+    conn.execute(
+        "insert into sync.customer_xref (sf_account_id, qb_customer_id, method, score) values (%s, '1', 'auto', 0.97)",
+        [ACME],
+    )
+    add_review(conn, INITECH, "2")
+    return conn
+
+
+def add_review(conn, account: str, customer: str) -> None:
+    conn.execute(
+        "insert into sync.match_review (sf_account_id, qb_customer_id, score, status) values (%s, %s, 0.8, 'pending')",
+        [account, customer],
+    )
+
+
+@pytest.fixture(autouse=True)
+def _matcher_tables(request):
+    """Stand-ins for the matcher's tables until its migrations land (no-ops once they exist)."""
+    if "conn" not in request.fixturenames:
+        return
+    conn = request.getfixturevalue("conn")
+    conn.execute(
+        "create table if not exists sync.customer_xref (sf_account_id text not null, qb_customer_id text,"
+        " method text not null, score numeric, decided_by text, primary key (sf_account_id))"
+    )
+    conn.execute(
+        "create table if not exists sync.match_review (id bigserial primary key, sf_account_id text,"
+        " qb_customer_id text, score numeric, status text not null default 'pending')"
+    )
