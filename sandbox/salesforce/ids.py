@@ -1,0 +1,80 @@
+"""Salesforce record Ids: 15-character case-sensitive ids and their 18-character case-safe form.
+
+The 3-character suffix encodes, for each block of 5 characters, which positions are upper-case
+letters; that lets an 18-character id typed in any case be mapped back to the real id.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+_SUFFIX_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_ID_SHAPE = re.compile(r"^[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?$")
+
+
+def _suffix(id15: str) -> str:
+    out = []
+    for block in range(3):
+        bits = 0
+        for pos, ch in enumerate(id15[block * 5 : block * 5 + 5]):
+            if "A" <= ch <= "Z":
+                bits |= 1 << pos
+        out.append(_SUFFIX_CHARS[bits])
+    return "".join(out)
+
+
+def to18(id15: str) -> str:
+    return id15 + _suffix(id15)
+
+
+def normalize(value: object) -> str | None:
+    """The canonical 18-character id for a 15- or 18-character id string, or None if malformed.
+
+    An 18-character id is case-insensitive: its suffix tells which letters are upper-case.
+    """
+    if not isinstance(value, str) or not _ID_SHAPE.match(value):
+        return None
+    if len(value) == 15:
+        return to18(value)
+    suffix = value[15:].upper()
+    chars = list(value[:15])
+    for block in range(3):
+        idx = _SUFFIX_CHARS.find(suffix[block])
+        if idx < 0:
+            return None
+        for pos in range(5):
+            i = block * 5 + pos
+            upper = bool(idx & (1 << pos))
+            ch = chars[i]
+            if ch.isalpha():
+                chars[i] = ch.upper() if upper else ch.lower()
+            elif upper:
+                return None
+    return "".join(chars) + suffix
+
+
+def looks_like_id(value: object) -> bool:
+    return isinstance(value, str) and bool(_ID_SHAPE.match(value))
+
+
+class IdFactory:
+    """New ids for one org: prefix + pod + a base-62 counter, never colliding with loaded ids."""
+
+    def __init__(self, pod: str = "Sb", start: int = 0):
+        self._pod = pod
+        self._counter = itertools.count(start)
+        self.taken: set[str] = set()
+
+    def new(self, key_prefix: str) -> str:
+        while True:
+            n = next(self._counter)
+            digits = []
+            for _ in range(9):
+                n, r = divmod(n, 62)
+                digits.append(_BASE62[r])
+            candidate = to18(key_prefix + self._pod + "0" + "".join(reversed(digits)))
+            if candidate not in self.taken:
+                self.taken.add(candidate)
+                return candidate

@@ -1,0 +1,600 @@
+"""The emulated org's state: records, DML with Salesforce's validation, queries, sessions and limits.
+
+All request handling runs on the server's event-loop thread; `lock` guards the state against a
+test thread poking at it (expiring sessions, reading records) at the same time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from operator import itemgetter
+
+from sandbox.salesforce import ids, schema, soql, values
+from sandbox.salesforce.errors import RecordError, SfError
+from sandbox.salesforce.schema import OBJECTS, Field, SObject
+
+REST_PAGE_SIZE = 2000
+LATEST_API_VERSION = 66.0
+OLDEST_API_VERSION = 31.0
+DAILY_BULK_V2_QUERY_JOBS = 10000
+DAILY_BULK_API_BATCHES = 15000
+BULK_INGEST_BATCH_RECORDS = 10000
+
+
+class Rec(dict):
+    """A stored record. Never mutated after it is stored: a write stores a new Rec, so cursors and
+    Bulk jobs that hold a Rec see the values of the moment they ran. `_fmt` caches the record's
+    CSV cells (one per schema field) the first time a Bulk query writes it."""
+
+    __slots__ = ("_fmt",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._fmt = None
+
+
+class SalesforceOrg:
+    def __init__(self, records: dict[str, list[dict]], settings):
+        self.settings = settings
+        self.instance_url = ""
+        self.lock = threading.RLock()
+        self._ids = ids.IdFactory(pod="Sb", start=1000 + int(getattr(settings, "seed", 0) or 0) * 7919)
+        self.org_id = self._ids.new("00D")
+        self.records: dict[str, dict[str, Rec]] = {name: {} for name in OBJECTS}
+        self._ext_index: dict[tuple[str, str], dict[str, set[str]]] = {
+            (o.name, f.name): {} for o in OBJECTS.values() for f in o.fields if f.external_id
+        }
+        self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
+        self._formatters = {
+            o.name: [(f.name, values.csv_formatter(f)) for f in o.fields] for o in OBJECTS.values()
+        }
+        self._load(records or {})
+        self.run_as_user_id = next(
+            (r["Id"] for r in self.records["User"].values() if r.get("IsActive") and not r["IsDeleted"]),
+            self._ids.new("005"),
+        )
+        for store in self.records.values():
+            for rec in store.values():
+                rec["CreatedById"] = rec["CreatedById"] or self.run_as_user_id
+                rec["LastModifiedById"] = rec["LastModifiedById"] or rec["CreatedById"]
+        # Sessions: access token -> last use (scaled seconds). Secrets never leave this dict.
+        self._sessions: dict[str, float] = {}
+        self._t0 = time.monotonic()
+        self._usage: deque[list] = deque()  # [minute, calls] buckets of a rolling 24 hours
+        self._usage_total = 0
+        self.bulk_query_jobs_used = 0
+        self.bulk_batches_used = 0
+        self.request_log: list[dict] = []
+        # Tracebacks of genuine emulator bugs (answered as UNKNOWN_EXCEPTION); tests expect none.
+        self.internal_errors: list[dict] = []
+        self.cursors: dict[str, tuple] = {}
+        self.query_jobs: dict = {}
+        self.ingest_jobs: dict = {}
+        # RS256 public key (PEM) of the connected app's certificate; None = signatures unchecked.
+        self.jwt_public_key: str | bytes | None = getattr(settings, "sf_jwt_public_key", None)
+
+    # ------------------------------------------------------------------ loading
+
+    def _load(self, records: dict[str, list[dict]]) -> None:
+        now = values.utc_now_ms()
+        for name, rows in records.items():
+            obj = schema.get(name)
+            if obj is None:
+                raise ValueError(
+                    f"Dataset has records for unknown Salesforce object {name!r}; "
+                    "declare it in sandbox/salesforce/schema.py"
+                )
+            store = self.records[obj.name]
+            for row in rows:
+                rec = Rec.fromkeys((f.name for f in obj.fields), None)
+                for key, value in row.items():
+                    f = obj.field(key)
+                    if f is None:
+                        raise ValueError(
+                            f"Dataset {obj.name} record {row.get('Id')!r} has unknown field {key!r}; "
+                            "declare it in sandbox/salesforce/schema.py"
+                        )
+                    try:
+                        rec[f.name] = values.normalize_stored(f, value)
+                    except ValueError as exc:
+                        raise ValueError(f"Dataset {obj.name} record {row.get('Id')!r}: {exc}") from exc
+                rec._fmt = None
+                if rec["Id"] is None:
+                    rec["Id"] = self._ids.new(obj.key_prefix)
+                elif not rec["Id"].startswith(obj.key_prefix):
+                    raise ValueError(f"Dataset {obj.name} record id {rec['Id']} lacks prefix {obj.key_prefix}")
+                for key, default in schema.DEFAULTS.get(obj.name, {}).items():
+                    if key not in row:
+                        rec[key] = default
+                for f in obj.fields:
+                    if f.type == "boolean" and rec[f.name] is None:
+                        rec[f.name] = False
+                rec["CreatedDate"] = rec["CreatedDate"] or now
+                rec["LastModifiedDate"] = rec["LastModifiedDate"] or rec["CreatedDate"]
+                rec["SystemModstamp"] = rec["SystemModstamp"] or rec["LastModifiedDate"]
+                self._derive(obj, rec, loading=True)
+                if obj.name == "Opportunity":
+                    # Keep the dataset's flags if it gave them; otherwise derive them from the stage.
+                    stage = (rec.get("StageName") or "").lower()
+                    if "IsWon" not in row:
+                        rec["IsWon"] = stage == "closed won"
+                    if "IsClosed" not in row:
+                        rec["IsClosed"] = stage in ("closed won", "closed lost")
+                if rec["Id"] in store:
+                    raise ValueError(f"Dataset has duplicate {obj.name} id {rec['Id']}")
+                store[rec["Id"]] = rec
+                self._ids.taken.add(rec["Id"])
+                self._index(obj, None, rec)
+                if rec["SystemModstamp"] > self._last_stamp:
+                    self._last_stamp = rec["SystemModstamp"]
+
+    # ------------------------------------------------------------------ clock, sessions, limits
+
+    def scaled_now(self) -> float:
+        return (time.monotonic() - self._t0) * float(self.settings.time_scale or 1.0)
+
+    def next_stamp(self) -> datetime:
+        """Strictly increasing, millisecond precision: no two writes share a SystemModstamp."""
+        now = values.utc_now_ms()
+        if now <= self._last_stamp:
+            now = self._last_stamp + timedelta(milliseconds=1)
+        self._last_stamp = now
+        return now
+
+    def new_session(self) -> str:
+        token = f"{self.org_id[:15]}!{secrets.token_urlsafe(48)}"
+        with self.lock:
+            self._sessions[token] = self.scaled_now()
+        return token
+
+    def touch_session(self, token: str | None) -> bool:
+        """True if the session is valid; each call resets the inactivity timer, as Salesforce's does."""
+        if not token:
+            return False
+        with self.lock:
+            last = self._sessions.get(token)
+            now = self.scaled_now()
+            if last is None:
+                return False
+            if now - last > float(self.settings.sf_session_ttl_s):
+                del self._sessions[token]
+                return False
+            self._sessions[token] = now
+            return True
+
+    def expire_sessions(self) -> None:
+        """Invalidate every session (as if the inactivity timeout had passed)."""
+        with self.lock:
+            self._sessions.clear()
+
+    def token_signature(self, identity_url: str, issued_at: str) -> str:
+        mac = hmac.new(
+            self.settings.sf_client_secret.encode(), (identity_url + issued_at).encode(), hashlib.sha256
+        )
+        return base64.b64encode(mac.digest()).decode()
+
+    def _usage_trim(self) -> None:
+        minute = int(self.scaled_now() // 60)
+        while self._usage and self._usage[0][0] <= minute - 24 * 60:
+            self._usage_total -= self._usage.popleft()[1]
+
+    @property
+    def api_usage(self) -> int:
+        """API requests counted in the rolling 24 hours."""
+        with self.lock:
+            self._usage_trim()
+            return self._usage_total
+
+    @property
+    def api_limit(self) -> int:
+        return int(self.settings.sf_daily_api_limit)
+
+    def count_api_call(self) -> None:
+        """Count one API request, or refuse it when the daily allocation is used up."""
+        with self.lock:
+            self._usage_trim()
+            if self._usage_total >= self.api_limit:
+                raise SfError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            minute = int(self.scaled_now() // 60)
+            if self._usage and self._usage[-1][0] == minute:
+                self._usage[-1][1] += 1
+            else:
+                self._usage.append([minute, 1])
+            self._usage_total += 1
+
+    def limits(self) -> dict:
+        used = self.api_usage
+        return {
+            "ConcurrentAsyncGetReportInstances": {"Max": 200, "Remaining": 200},
+            "DailyApiRequests": {"Max": self.api_limit, "Remaining": max(self.api_limit - used, 0)},
+            "DailyAsyncApexExecutions": {"Max": 250000, "Remaining": 250000},
+            "DailyBulkApiBatches": {
+                "Max": DAILY_BULK_API_BATCHES,
+                "Remaining": max(DAILY_BULK_API_BATCHES - self.bulk_batches_used, 0),
+            },
+            "DailyBulkV2QueryFileStorageMB": {"Max": 976562, "Remaining": 976562},
+            "DailyBulkV2QueryJobs": {
+                "Max": DAILY_BULK_V2_QUERY_JOBS,
+                "Remaining": max(DAILY_BULK_V2_QUERY_JOBS - self.bulk_query_jobs_used, 0),
+            },
+            "DataStorageMB": {"Max": 1024, "Remaining": 1000},
+            "FileStorageMB": {"Max": 1024, "Remaining": 1024},
+            "HourlyODataCallout": {"Max": 10000, "Remaining": 10000},
+        }
+
+    # ------------------------------------------------------------------ records
+
+    def record_url(self, version: str, obj_name: str, rec_id: str) -> str:
+        return f"/services/data/v{version}/sobjects/{obj_name}/{rec_id}"
+
+    def get_record(self, obj: SObject, raw_id: str) -> Rec:
+        rec_id = self.check_id(obj, raw_id)
+        rec = self.records[obj.name].get(rec_id)
+        if rec is None or rec["IsDeleted"]:
+            raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
+        return rec
+
+    def check_id(self, obj: SObject, raw_id: str) -> str:
+        """The canonical id, or the errors Salesforce gives for a malformed one."""
+        norm = ids.normalize(raw_id)
+        if norm is None:
+            # Salesforce reads a non-id in that position as an external-id field name.
+            raise SfError(404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {raw_id}")
+        if not norm.startswith(obj.key_prefix):
+            raise SfError(400, "MALFORMED_ID", f"{obj.name} ID: id value of incorrect type: {raw_id}", ["Id"])
+        return norm
+
+    def fmt(self, obj_name: str, rec: Rec) -> tuple:
+        cells = rec._fmt
+        if cells is None:
+            cells = rec._fmt = tuple([fn(rec[name]) for name, fn in self._formatters[obj_name]])
+        return cells
+
+    # -- field preparation
+
+    def parse_json_fields(self, obj: SObject, body: dict, skip: tuple[str, ...] = ()) -> dict[Field, object]:
+        """JSON body -> {Field: value}. Unknown fields are per-record errors; wrong JSON types fail the
+        whole request (SfError), as Salesforce's JSON deserializer does."""
+        out: dict[Field, object] = {}
+        unknown = []
+        for key, value in body.items():
+            if key == "attributes" or key.lower() in skip:
+                continue
+            f = obj.field(key)
+            if f is None:
+                unknown.append(key)
+                continue
+            out[f] = values.from_json(f, value)
+        if unknown:
+            raise RecordError("INVALID_FIELD", f"No such column '{unknown[0]}' on sobject of type {obj.name}", [])
+        return out
+
+    def _check_writable(self, obj: SObject, changes: dict[Field, object], creating: bool) -> None:
+        bad = [f.name for f in changes if not (f.createable if creating else f.updateable)]
+        if bad:
+            raise RecordError(
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to create/update fields: {', '.join(bad)}. Please check the security settings of "
+                "this field and verify that it is read/write for your profile or permission set.",
+                bad,
+            )
+
+    def _check_values(self, obj: SObject, changes: dict[Field, object]) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for f, value in changes.items():
+            value = values.check(f, value)
+            if f.type == "reference" and value is not None:
+                norm = ids.normalize(value)
+                target = OBJECTS[f.reference_to]  # type: ignore[index]
+                if norm is None or not norm.startswith(target.key_prefix):
+                    raise RecordError("MALFORMED_ID", f"{f.name}: id value of incorrect type: {value}", [f.name])
+                parent = self.records[target.name].get(norm)
+                if parent is None or parent["IsDeleted"]:
+                    # Stricter than "any id": the parent must exist, as a lookup filter would demand.
+                    raise RecordError(
+                        "INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {value}", [f.name]
+                    )
+                value = norm
+            out[f.name] = value
+        return out
+
+    def _check_required(self, obj: SObject, rec: Rec) -> None:
+        missing = [f.name for f in obj.fields if f.required and rec.get(f.name) in (None, "")]
+        if obj.name == "OpportunityLineItem":
+            if rec.get("PricebookEntryId") is None and rec.get("Product2Id") is None:
+                missing.append("PricebookEntryId")
+        if missing:
+            raise RecordError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+
+    def _check_unique(self, obj: SObject, rec: Rec) -> None:
+        for f in obj.fields:
+            if not f.unique or rec.get(f.name) is None:
+                continue
+            holders = self._ext_index[(obj.name, f.name)].get(str(rec[f.name]).lower(), set())
+            others = sorted(h for h in holders if h != rec["Id"])
+            if others:
+                raise RecordError(
+                    "DUPLICATE_VALUE",
+                    f"duplicate value found: {f.name} duplicates value on record with id: {others[0]}",
+                    [f.name],
+                )
+
+    def _derive(self, obj: SObject, rec: Rec, loading: bool = False) -> None:
+        """Fields Salesforce computes; at load time only fill what the dataset left empty."""
+        name = obj.name
+        if name == "Opportunity" and not loading:
+            stage = (rec.get("StageName") or "").lower()
+            rec["IsWon"] = stage == "closed won"
+            rec["IsClosed"] = stage in ("closed won", "closed lost")
+        elif name in ("Contact", "User"):
+            if not (loading and rec.get("Name")):
+                rec["Name"] = " ".join(p for p in (rec.get("FirstName"), rec.get("LastName")) if p) or None
+        elif name == "PricebookEntry" and not loading:
+            product = self.records["Product2"].get(rec.get("Product2Id") or "")
+            if product is not None:
+                rec["Name"] = product["Name"]
+                rec["ProductCode"] = product["ProductCode"]
+        elif name == "OpportunityLineItem" and not loading:
+            entry = self.records["PricebookEntry"].get(rec.get("PricebookEntryId") or "")
+            if entry is not None:
+                rec["Product2Id"] = rec.get("Product2Id") or entry["Product2Id"]
+                rec["ListPrice"] = entry["UnitPrice"]
+            product = self.records["Product2"].get(rec.get("Product2Id") or "")
+            opp = self.records["Opportunity"].get(rec.get("OpportunityId") or "")
+            if product is not None:
+                rec["ProductCode"] = product["ProductCode"]
+                rec["Name"] = f"{opp['Name'] if opp else ''} {product['Name']}".strip()
+            if opp is not None:
+                rec["CurrencyIsoCode"] = opp["CurrencyIsoCode"]
+            qty, unit, total = rec.get("Quantity"), rec.get("UnitPrice"), rec.get("TotalPrice")
+            if qty is not None and unit is not None:
+                rec["TotalPrice"] = (Decimal(qty) * unit).quantize(Decimal("0.01"))
+            elif qty and total is not None:
+                rec["UnitPrice"] = (total / Decimal(qty)).quantize(Decimal("0.01"))
+
+    def _index(self, obj: SObject, old: Rec | None, new: Rec | None) -> None:
+        for f in obj.fields:
+            if not f.external_id:
+                continue
+            index = self._ext_index[(obj.name, f.name)]
+            if old is not None and old.get(f.name) is not None and not old["IsDeleted"]:
+                holders = index.get(str(old[f.name]).lower())
+                if holders:
+                    holders.discard(old["Id"])
+                    if not holders:
+                        del index[str(old[f.name]).lower()]
+            if new is not None and new.get(f.name) is not None and not new["IsDeleted"]:
+                index.setdefault(str(new[f.name]).lower(), set()).add(new["Id"])
+
+    def _store(self, obj: SObject, old: Rec | None, new: Rec, undo: list | None) -> None:
+        if undo is not None:
+            undo.append((obj, old, new))
+        self._index(obj, old, new)
+        self.records[obj.name][new["Id"]] = new
+
+    def rollback(self, undo: list) -> None:
+        for obj, old, new in reversed(undo):
+            self._index(obj, new, old)
+            if old is None:
+                self.records[obj.name].pop(new["Id"], None)
+                self._ids.taken.discard(new["Id"])
+            else:
+                self.records[obj.name][old["Id"]] = old
+
+    # -- DML (each raises RecordError; `undo` collects changes for all-or-none rollback)
+
+    def insert(self, obj: SObject, changes: dict[Field, object], undo: list | None = None) -> str:
+        self._check_writable(obj, changes, creating=True)
+        checked = self._check_values(obj, changes)
+        rec = Rec.fromkeys((f.name for f in obj.fields), None)
+        for f in obj.fields:
+            if f.type == "boolean":
+                rec[f.name] = False
+        rec.update(schema.DEFAULTS.get(obj.name, {}))
+        rec.update(checked)
+        self._check_required(obj, rec)
+        rec["Id"] = "pending"
+        self._derive(obj, rec)
+        self._check_unique(obj, rec)
+        rec["Id"] = self._ids.new(obj.key_prefix)
+        stamp = self.next_stamp()
+        rec["CreatedDate"] = rec["LastModifiedDate"] = rec["SystemModstamp"] = stamp
+        rec["CreatedById"] = rec["LastModifiedById"] = self.run_as_user_id
+        rec["IsDeleted"] = False
+        self._store(obj, None, rec, undo)
+        return rec["Id"]
+
+    def _live(self, obj: SObject, rec_id: str) -> Rec:
+        rec = self.records[obj.name].get(rec_id)
+        if rec is None:
+            raise RecordError("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id: {rec_id}", [], 404)
+        if rec["IsDeleted"]:
+            raise RecordError("ENTITY_IS_DELETED", "entity is deleted", [], 404)
+        return rec
+
+    def update(self, obj: SObject, rec_id: str, changes: dict[Field, object], undo: list | None = None) -> None:
+        old = self._live(obj, rec_id)
+        self._check_writable(obj, changes, creating=False)
+        checked = self._check_values(obj, changes)
+        new = Rec(old)
+        new.update(checked)
+        self._check_required(obj, new)
+        self._derive(obj, new)
+        self._check_unique(obj, new)
+        stamp = self.next_stamp()
+        new["LastModifiedDate"] = new["SystemModstamp"] = stamp
+        new["LastModifiedById"] = self.run_as_user_id
+        self._store(obj, old, new, undo)
+
+    def find_by_external_id(self, obj: SObject, f: Field, value: object) -> list[str]:
+        if f.name == "Id":
+            norm = ids.normalize(value)
+            rec = self.records[obj.name].get(norm or "")
+            return [norm] if rec is not None and not rec["IsDeleted"] else []  # type: ignore[list-item]
+        index = self._ext_index.get((obj.name, f.name))
+        if index is None:
+            return []
+        return sorted(index.get(str(value).lower(), ()))
+
+    def external_id_field(self, obj: SObject, name: str) -> Field:
+        f = obj.field(name)
+        if f is None or not (f.external_id or f.name == "Id"):
+            raise SfError(
+                404, "NOT_FOUND", f"Provided external ID field does not exist or is not accessible: {name}"
+            )
+        return f
+
+    def upsert(
+        self, obj: SObject, f: Field, value: str, changes: dict[Field, object], undo: list | None = None
+    ) -> tuple[str, bool]:
+        """(id, created). Several matches is a 300 in REST (RecordError status 300)."""
+        matches = self.find_by_external_id(obj, f, value)
+        if len(matches) > 1:
+            raise RecordError(
+                "DUPLICATE_EXTERNAL_ID",
+                f"{f.name}: more than one record found for external id field: {matches}",
+                [f.name],
+                300,
+            )
+        given = changes.get(f)
+        if given is not None and str(given).lower() != str(value).lower():
+            raise RecordError("INVALID_FIELD", f"{f.name}: value in the body differs from the URL", [f.name])
+        changes = {k: v for k, v in changes.items() if k is not f}
+        if matches:
+            self.update(obj, matches[0], changes, undo)
+            return matches[0], False
+        if f.name == "Id":
+            if value:
+                raise RecordError("NOT_FOUND", f"Id: record not found: {value}", ["Id"], 404)
+            return self.insert(obj, changes, undo), True
+        changes[f] = value
+        return self.insert(obj, changes, undo), True
+
+    def delete(self, obj: SObject, rec_id: str, undo: list | None = None) -> None:
+        old = self._live(obj, rec_id)
+        new = Rec(old)
+        new["IsDeleted"] = True
+        new["SystemModstamp"] = self.next_stamp()
+        self._store(obj, old, new, undo)
+
+    # ------------------------------------------------------------------ queries
+
+    def parse_query(self, text: str, bulk: bool = False) -> soql.Plan:
+        if not text or not text.strip():
+            raise SfError(400, "MALFORMED_QUERY", "A query string has to be specified")
+        try:
+            q = soql.parse(text)
+            if bulk and q.count_only:
+                raise soql.Unsupported("aggregate functions", 0)
+            if bulk and q.offset is not None:
+                raise soql.Unsupported("OFFSET", getattr(q, "offset_pos", 0))
+            return soql.compile_query(q)
+        except soql.SoqlError as exc:
+            raise soql.to_sf_error(text, exc) from exc
+        except soql.Unsupported as exc:
+            if bulk:
+                # Real restriction of Bulk API 2.0 query jobs (error code unverified).
+                raise SfError(
+                    400, "API_ERROR", f"{exc.feature} is not supported by Bulk API 2.0 query jobs"
+                ) from exc
+            raise SfError(
+                400,
+                "MALFORMED_QUERY",
+                soql.error_message(text, exc.pos, f"{exc.feature} is not supported by this sandbox"),
+            ) from exc
+
+    def execute(self, plan: soql.Plan, all_rows: bool) -> list[Rec]:
+        store = self.records
+        pred = plan.predicate
+        recs = store[plan.obj.name].values()
+        if pred is None:
+            rows = [r for r in recs if all_rows or not r["IsDeleted"]]
+        elif all_rows:
+            rows = [r for r in recs if pred(r, store)]
+        else:
+            rows = [r for r in recs if not r["IsDeleted"] and pred(r, store)]
+        if plan.order:
+            soql.sort_rows(rows, plan.order, store)
+        if plan.offset:
+            rows = rows[plan.offset :]
+        if plan.limit is not None:
+            rows = rows[: plan.limit]
+        return rows
+
+    def json_renderer(self, plan: soql.Plan, version: str):
+        """A function Rec -> the REST JSON record, nesting parent objects as Salesforce does."""
+        tree: dict = {"obj": plan.obj, "items": []}
+        for path in plan.columns:
+            node = tree
+            for ref in path.chain:
+                existing = next(
+                    (it for it in node["items"] if it[0] == "rel" and it[1] == ref.relationship_name), None
+                )
+                if existing is None:
+                    child = {"obj": OBJECTS[ref.reference_to], "items": []}  # type: ignore[index]
+                    existing = ("rel", ref.relationship_name, ref.name, child)
+                    node["items"].append(existing)
+                node = existing[3]
+            if not any(it[0] == "field" and it[1] == path.field.name for it in node["items"]):
+                node["items"].append(("field", path.field.name))
+        store = self.records
+        to_json = values.to_json
+
+        def render(rec: Rec, node: dict) -> dict:
+            obj_name = node["obj"].name
+            out: dict = {"attributes": {"type": obj_name, "url": self.record_url(version, obj_name, rec["Id"])}}
+            for item in node["items"]:
+                if item[0] == "field":
+                    out[item[1]] = to_json(rec.get(item[1]))
+                else:
+                    _, rel, ref_field, child = item
+                    pid = rec.get(ref_field)
+                    parent = store[child["obj"].name].get(pid) if pid else None
+                    out[rel] = render(parent, child) if parent is not None else None
+            return out
+
+        return lambda rec: render(rec, tree)
+
+    def csv_line_maker(self, plan: soql.Plan, delimiter: str, line_ending: str):
+        """A function Rec -> one CSV line (str), built from the cached per-record cells."""
+        obj_name = plan.obj.name
+        fmt = self.fmt
+        if all(not p.chain for p in plan.columns):
+            idx = [plan.obj.index[p.field.name] for p in plan.columns]
+            if len(idx) == 1:
+                i = idx[0]
+                return lambda rec: fmt(obj_name, rec)[i] + line_ending
+            pick = itemgetter(*idx)
+            join = delimiter.join
+            return lambda rec: join(pick(fmt(obj_name, rec))) + line_ending
+        store = self.records
+        cells = []
+        for path in plan.columns:
+            target = OBJECTS[path.chain[-1].reference_to] if path.chain else plan.obj  # type: ignore[index]
+            i = target.index[path.field.name]
+            chain = [(f.name, f.reference_to) for f in path.chain]
+
+            def cell(rec, chain=chain, i=i, target=target.name):
+                for ref_field, obj in chain:
+                    pid = rec.get(ref_field)
+                    rec = store[obj].get(pid) if pid else None
+                    if rec is None:
+                        return '""'
+                return fmt(target, rec)[i]
+
+            cells.append(cell)
+        return lambda rec: delimiter.join([c(rec) for c in cells]) + line_ending
+
+    def new_locator(self) -> str:
+        return self._ids.new("01g")
+
+    def new_job_id(self) -> str:
+        return self._ids.new("750")
