@@ -330,9 +330,10 @@ def make_terms(ctx: Context) -> None:
 TERM_DAYS = {term_id: days for term_id, _, days in TERMS}
 
 
-def customer_of_account(ctx: Context) -> dict[str, str]:
+def customer_of_account(ctx: Context) -> dict[str, list[str]]:
+    """SF Account Id -> every QBO customer of the same company (the one billed first)."""
     return {
-        account: company.qb_customers[0]
+        account: list(company.qb_customers)
         for company in ctx.companies
         if company.qb_customers
         for account in company.sf_accounts

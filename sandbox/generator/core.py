@@ -18,7 +18,8 @@ def generate(profile: str = "small", seed: int = 0, as_of: date | None = None) -
     Same profile, seed and as_of give an identical dataset. `as_of` defaults to today; close
     dates, invoice dates and aging are relative to it. Besides `dataset.truth`, the dataset
     gets an `extras` dict: `intended_reconciliation` (the category each case was built to
-    produce), `customer_of_account` (SF Account Id -> the QBO customer billed for that company),
+    produce), `customer_of_account` (SF Account Id -> the QBO customers of the same company, the
+    one invoices go to first),
     `amount_line_mismatch_opportunity_ids` (opportunities whose Amount deliberately differs
     from the sum of their line items) and `profile`/`seed`.
     """

@@ -22,15 +22,23 @@ ABBREVIATIONS = (
 SUFFIX_SWAPS = {
     "Inc": ("Inc.", ", Inc.", "Incorporated", "Corp", ""),
     "Inc.": ("Inc", ", Inc.", "Incorporated", "LLC", ""),
+    "Incorporated": ("Inc", "Inc.", ""),
     "LLC": ("L.L.C.", "Inc", ", LLC", ""),
+    "L.L.C.": ("LLC", ""),
     "Corp": ("Corp.", "Corporation", "Inc", ""),
+    "Corp.": ("Corp", "Corporation", ""),
     "Corporation": ("Corp", "Corp.", "Inc.", ""),
     "Co": ("Co.", "Company", ""),
+    "Co.": ("Co", "Company", ""),
     "Company": ("Co", "Co.", ""),
     "Ltd": ("Ltd.", "Limited", ", Ltd", ""),
+    "Ltd.": ("Ltd", "Limited", ""),
     "Limited": ("Ltd", "Ltd.", ""),
+    "PLC": ("plc", "Ltd", ""),
     "GmbH": ("GmbH & Co. KG", "AG", ""),
+    "AG": ("GmbH", ""),
     "S.A.": ("SA", ""),
+    "SA": ("S.A.", ""),
     "": ("Inc", "LLC", "Ltd", "Corp"),
 }
 _KEYBOARD_NEIGHBOURS = {
@@ -109,7 +117,7 @@ def punctuation(rng: random.Random, name: str) -> str:
     stem, suffix = _split_suffix(name, SUFFIX_SWAPS)
     if suffix:
         return f"{stem}, {suffix}"
-    return name + "."
+    return name if name.endswith(".") else name + "."
 
 
 def toggle_the(rng: random.Random, name: str) -> str:
