@@ -278,7 +278,6 @@ def make_opportunities(ctx: Context) -> None:
                 "Amount": cents(amount_cents),
                 "CurrencyIsoCode": currency,
                 "Pricebook2Id": pricebook_id,
-                "HasOpportunityLineItem": True,
                 "QBO_Invoice_Id__c": None,
                 "IsDeleted": deleted,
                 "CreatedDate": created,

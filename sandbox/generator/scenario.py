@@ -53,7 +53,7 @@ _SF_COMMON = {
 _SF_EXTRA = {
     "Account": {"CurrencyIsoCode": "text"},
     "Contact": {"OwnerId": "text"},
-    "Opportunity": {"Probability": "numeric", "HasOpportunityLineItem": "boolean", "Pricebook2Id": "text"},
+    "Opportunity": {"Probability": "numeric", "Pricebook2Id": "text"},
     "OpportunityLineItem": {"ListPrice": "numeric", "CurrencyIsoCode": "text"},
     "Pricebook2": {"Name": "text", "IsStandard": "boolean", "IsActive": "boolean"},
     "PricebookEntry": {"UseStandardPrice": "boolean", "Name": "text", "ProductCode": "text"},
