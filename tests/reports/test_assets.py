@@ -1,0 +1,72 @@
+"""The month-end assets in Dagster: a partition materializes files, metadata and a passing check."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import dagster as dg
+import yaml
+
+from assets.reports import aging, reconciliation
+from pipelines.resources import PostgresResource, SettingsResource
+from tests.reports.scenarios import Scenario
+
+
+def _scenario() -> Scenario:
+    s = Scenario()
+    acme = s.account("Acme")
+    opp = s.opportunity(acme, "1200.00", date(2026, 10, 2))
+    s.invoice(acme, "1000.00", date(2026, 10, 3), opp=opp, due=date(2026, 11, 2))
+    s.opportunity(acme, "50.00", date(2026, 10, 9))
+    return s
+
+
+def test_month_partition_materializes_reports(load, db_url, tmp_path):
+    load(_scenario().finish())
+    config = tmp_path / "ledgerlink.yaml"
+    config.write_text(yaml.safe_dump({"reports": {"directory": str(tmp_path / "out")}}))
+    resources = {
+        "warehouse": PostgresResource(database_url=db_url),
+        "settings": SettingsResource(config_path=str(config)),
+    }
+
+    for _ in range(2):  # re-running a month is safe
+        result = dg.materialize([reconciliation, aging], partition_key="2026-10-01", resources=resources)
+        assert result.success
+
+    recon = result.asset_materializations_for_node("report__reconciliation")[0].metadata
+    bridge = {r.data["line"]: r.data["amount"] for r in recon["bridge"].value.records}
+    assert bridge["Closed Won total"] == "1250.00"
+    assert bridge["AMOUNT_MISMATCH"] == "-200.00"
+    assert bridge["NOT_INVOICED"] == "-50.00"
+    assert bridge["Invoiced total"] == "1000.00"
+    paths = [v.value for k, v in recon.items() if k.startswith("file.")]
+    assert sorted(p.rsplit("/", 1)[1] for p in paths) == [
+        "bridge_2026-10.csv", "bridge_by_customer_2026-10.csv", "bridge_by_owner_2026-10.csv",
+        "reconciliation_2026-10.csv",
+    ]
+    assert all(p.startswith(str(tmp_path / "out" / "2026-10")) for p in paths)
+    checks = result.get_asset_check_evaluations()
+    assert [(c.check_name, c.passed) for c in checks] == [("bridge_adds_up", True)]
+
+    aging_meta = result.asset_materializations_for_node("report__aging")[0].metadata
+    assert aging_meta["receivables_home"].value == float(Decimal("1000.00"))
+    assert aging_meta["as_of_date"].value == "2026-10-31"
+    assert (tmp_path / "out" / "2026-10" / "aging_2026-10.csv").exists()
+
+
+def test_month_end_job_and_schedule_cover_the_reports():
+    from pipelines.definitions import defs
+
+    job = defs.resolve_job_def("month_end")
+    assert job.asset_layer.selected_asset_keys == {
+        dg.AssetKey(["report", "reconciliation"]), dg.AssetKey(["report", "aging"])
+    }
+
+    schedule = defs.resolve_schedule_def("month_end_schedule")
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 11, 1, 4, 0, tzinfo=UTC), repository_def=defs.get_repository_def()
+    )
+    requests = schedule.evaluate_tick(context).run_requests
+    assert [r.partition_key for r in requests] == ["2026-10-01"]
