@@ -79,6 +79,12 @@ def bid(outbox_id: int) -> str:
     return value
 
 
+def outbox_id_from_bid(value: str) -> int:
+    if not value.startswith("o"):
+        raise ValueError(f"not a LedgerLink bId: {value!r}")
+    return int(value[1:], 36)
+
+
 def batch_request_id(members: list[tuple[str, int]]) -> str:
     """The requestid of a batch: a hash of its members (idempotency key, attempt number).
 

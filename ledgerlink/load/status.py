@@ -96,9 +96,7 @@ def aging_bucket(days_past_due: int) -> AgingBucket:
 def invoice_state(invoice: InvoiceFacts, as_of: date) -> InvoiceState:
     """Status, paid amount, balance and aging of one invoice as of a date.
 
-    Precedence when several apply: Voided, Credited, Paid, Overdue, Partially Paid, Open.
-    "Credited" wins over "Paid" because a credit memo that zeroes the balance is not a payment;
-    "Overdue" wins over "Partially Paid" because it is the one somebody has to act on.
+    Voided first. Amount paid counts money received (credit applications are not payments).
     Balances are QBO's current ones (staging is extracted at the start of the run); the as-of
     date only drives days outstanding and aging.
     """
@@ -129,12 +127,14 @@ def invoice_state(invoice: InvoiceFacts, as_of: date) -> InvoiceState:
         days_past_due = (as_of - due).days if due else 0
         bucket = aging_bucket(days_past_due)
 
-    if invoice.credited > ZERO:
-        status = InvoiceStatus.CREDITED
-    elif settled:
-        status = InvoiceStatus.PAID
+    # Settled: Credited when a credit memo took part, else Paid. Open balance: Overdue first (it
+    # is what somebody has to act on), then Credited, Partially Paid, Open.
+    if settled:
+        status = InvoiceStatus.CREDITED if invoice.credited > ZERO else InvoiceStatus.PAID
     elif days_past_due is not None and days_past_due > 0:
         status = InvoiceStatus.OVERDUE
+    elif invoice.credited > ZERO:
+        status = InvoiceStatus.CREDITED
     elif amount_paid > ZERO or balance < invoice.total_amt:
         status = InvoiceStatus.PARTIALLY_PAID
     else:

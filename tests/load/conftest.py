@@ -114,3 +114,53 @@ def _matcher_tables(request):
         "create table if not exists sync.match_review (id bigserial primary key, sf_account_id text,"
         " qb_customer_id text, score numeric, status text not null default 'pending')"
     )
+
+
+# ---- sandboxes -------------------------------------------------------------------------------
+
+
+_open_clients: list = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients(request):
+    if "sandbox_factory" in request.fixturenames:
+        request.getfixturevalue("sandbox_factory")  # set up first, so stopped after the clients close
+    """Close client sessions, or the sandbox's servers wait for idle keep-alive connections."""
+    yield
+    while _open_clients:
+        client = _open_clients.pop()
+        for session in (getattr(client._qb, "session", None), getattr(client, "_session", None)):
+            if session is not None:
+                session.close()
+
+
+def qbo_client(env: dict, db_url: str, **kwargs):
+    """The real QBO client pointed at a sandbox (what the `qbo` resource builds)."""
+    from ledgerlink.clients.qbo import QboClient, QboCredentials
+
+    creds = QboCredentials(
+        client_id=env["LEDGERLINK_QBO_CLIENT_ID"], client_secret=env["LEDGERLINK_QBO_CLIENT_SECRET"],
+        refresh_token=env["LEDGERLINK_QBO_REFRESH_TOKEN"], realm_id=env["LEDGERLINK_QBO_REALM_ID"],
+        environment=env["LEDGERLINK_QBO_ENVIRONMENT"], api_url=env["LEDGERLINK_QBO_API_URL"],
+        ca_bundle=env["LEDGERLINK_CA_BUNDLE"])
+    client = QboClient(creds, database_url=db_url, **kwargs).connect()
+    _open_clients.append(client)
+    return client
+
+
+def load_dataset(conn, dataset) -> None:
+    """Staging as a full extract of the dataset would leave it."""
+    from ledgerlink.extract.specs import QBO_ENTITIES, SALESFORCE_OBJECTS
+
+    for spec in SALESFORCE_OBJECTS:
+        put_sf(conn, spec.name, dataset.salesforce.get(spec.name, []))
+    for spec in QBO_ENTITIES:
+        put_qbo(conn, spec.name, dataset.qbo.get(spec.name, []))
+
+
+def link_truth(conn, dataset) -> None:
+    """customer_xref as a perfect matcher would leave it (ground-truth links)."""
+    for account, customer in dataset.truth.customer_links:
+        conn.execute("insert into sync.customer_xref (sf_account_id, qb_customer_id, method, score)"
+                     " values (%s, %s, 'auto', 1) on conflict do nothing", [account, customer])

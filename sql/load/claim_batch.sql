@@ -1,0 +1,14 @@
+-- The next rows of a phase to send: pending ones, and failed ones not yet tried in this run,
+-- whose dependency (the customer an invoice needs) has been created. Locked, so two senders
+-- never take the same row.
+select o.id, o.idempotency_key, o.entity, o.operation, o.source_id, o.payload, o.attempts,
+       d.qb_id as dependency_qb_id
+from sync.outbox o
+left join sync.outbox d on d.idempotency_key = o.depends_on
+where o.phase = %(phase)s
+  and (o.status = 'pending' or (o.status = 'failed' and o.last_attempt_run is distinct from %(run_id)s))
+  and (o.depends_on is null or d.status = 'sent')
+  and o.id <> all(%(skip)s)
+order by o.id
+limit %(limit)s
+for update of o skip locked

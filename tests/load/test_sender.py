@@ -1,0 +1,114 @@
+"""The sender against the QBO emulator, with the real client and a real Postgres."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from ledgerlink.load.planner import plan_invoices
+from ledgerlink.load.sender import send_outbox
+from ledgerlink.reconcile.rules import opportunity_ref
+from tests.load.conftest import link_truth, load_dataset, qbo_client
+
+
+@pytest.fixture
+def tiny():
+    from sandbox.generator import generate
+
+    dataset = generate("tiny", seed=3)
+    for opp in dataset.salesforce["Opportunity"]:  # TEMP until the SF emulator declares it
+        opp.pop("HasOpportunityLineItem", None)
+    return dataset
+
+
+def invoices_by_opp(company) -> Counter:
+    return Counter(opportunity_ref(i.get("PrivateNote")) for i in company.entities["Invoice"].values()
+                   if opportunity_ref(i.get("PrivateNote")))
+
+
+def test_every_closed_won_opportunity_gets_exactly_one_invoice(conn, db_url, settings, sandbox_factory, tiny):
+    sandbox = sandbox_factory(dataset=tiny, time_scale=600)
+    load_dataset(conn, tiny)
+    link_truth(conn, tiny)
+    before = invoices_by_opp(sandbox.qbo)
+    plan = plan_invoices(conn, settings, as_of=tiny.as_of, run_id="r1")
+    planned = {r.source_id for r in plan.invoices if not r.hold_reason}
+    assert planned, "the tiny dataset has Closed Won opportunities without invoices"
+
+    client = qbo_client(sandbox.env, db_url, time_scale=600)
+    result = send_outbox(db_url, client, max_attempts=3, run_id="r1")
+    assert result.aborted is None
+    after = invoices_by_opp(sandbox.qbo)
+    for opp in planned:
+        assert after[opp] == 1 and before[opp] == 0
+    assert result.counts()["invoices_created"] == len(planned)
+    xref = dict(conn.execute("select sf_opportunity_id, qb_invoice_id from sync.invoice_xref").fetchall())
+    assert set(xref) == planned
+    for opp, invoice_id in xref.items():
+        invoice = sandbox.qbo.entities["Invoice"][invoice_id]
+        assert opportunity_ref(invoice["PrivateNote"]) == opp
+
+    # Second pass: nothing left to send, and a re-plan changes nothing.
+    writes = sandbox.qbo.writes
+    plan_invoices(conn, settings, as_of=tiny.as_of, run_id="r2")
+    again = send_outbox(db_url, client, max_attempts=3, run_id="r2")
+    assert again.batches == 0 and sandbox.qbo.writes == writes
+
+
+def test_rejected_record_is_dead_lettered_and_the_rest_goes_on(conn, db_url, settings, sandbox_factory, tiny):
+    sandbox = sandbox_factory(dataset=tiny, time_scale=600)
+    load_dataset(conn, tiny)
+    link_truth(conn, tiny)
+    plan_invoices(conn, settings, as_of=tiny.as_of)
+    customers = conn.execute("select source_id, payload ->> 'DisplayName' from sync.outbox"
+                             " where entity = 'Customer' and status = 'pending' order by id").fetchall()
+    if not customers:
+        pytest.skip("dataset plans no new customer")
+    account, name = customers[0]
+    # Somebody keys a customer of that name into QBO before the run: DisplayName must be unique.
+    sandbox.qbo.entities["Customer"]["9999"] = {"Id": "9999", "SyncToken": "0", "DisplayName": name,
+                                                "Active": True, "MetaData": {}}
+    client = qbo_client(sandbox.env, db_url, time_scale=600)
+    result = send_outbox(db_url, client, max_attempts=2, run_id="r1")
+    code, message, status, attempts = conn.execute(
+        "select error_code, error_message, status, attempts from sync.dead_letter where source_id = %s",
+        [account]).fetchone()
+    assert code == "6240" and "Duplicate Name" in message and status == "retrying" and attempts == 1
+    # The other customers and the invoices not depending on this one were sent.
+    assert result.created.get("Invoice", 0) > 0
+    waiting = [w["idempotency_key"] for w in result.waiting]
+    assert waiting and all(w.startswith("invoice:") for w in waiting)
+
+    # Retried on the next run, then exhausted and surfaced.
+    result2 = send_outbox(db_url, client, max_attempts=2, run_id="r2")
+    assert result2.dead == 1
+    assert conn.execute("select status from sync.dead_letter where source_id = %s", [account]).fetchone()[0] == "exhausted"
+    result3 = send_outbox(db_url, client, max_attempts=2, run_id="r3")
+    assert result3.batches == 0
+
+
+def test_open_batch_is_replayed_under_its_requestid(conn, db_url, settings, sandbox_factory, tiny):
+    """A crash after QBO accepted a batch but before we recorded it: the replay creates nothing twice."""
+    from ledgerlink.load.sender import Sender
+
+    sandbox = sandbox_factory(dataset=tiny, time_scale=600)
+    load_dataset(conn, tiny)
+    link_truth(conn, tiny)
+    plan_invoices(conn, settings, as_of=tiny.as_of)
+    client = qbo_client(sandbox.env, db_url, time_scale=600)
+    sender = Sender(db_url, client, max_attempts=3, run_id="crash")
+    claimed = sender._claim(conn, 1) or sender._claim(conn, 2)
+    batch_id, request_id, items = claimed
+    client.batch(items, request_id)  # QBO processed it; we "crashed" before recording
+    created_before = len(sandbox.qbo.entities["Invoice"]) + len(sandbox.qbo.entities["Customer"])
+
+    result = send_outbox(db_url, client, max_attempts=3, run_id="after-crash")
+    assert result.replayed_batches == 1
+    assert conn.execute("select status from sync.outbox_batch where id = %s", [batch_id]).fetchone()[0] == "done"
+    created_after = len(sandbox.qbo.entities["Invoice"]) + len(sandbox.qbo.entities["Customer"])
+    assert created_after - created_before == result.counts()["invoices_created"] + result.counts()[
+        "customers_created"] - len(items)
+    assert max(invoices_by_opp(sandbox.qbo).values()) <= 2  # the generator's own duplicates only
+    for opp in conn.execute("select sf_opportunity_id from sync.invoice_xref").fetchall():
+        assert invoices_by_opp(sandbox.qbo)[opp[0]] == 1
