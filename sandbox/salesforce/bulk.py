@@ -197,19 +197,19 @@ def query_results(org, job: QueryJob, locator: str | None, max_records: str | No
     plan = job.plan
     assert plan is not None
     header_line = delim.join(values.csv_cell(p.name) for p in plan.columns) + eol
-    make_line = org.csv_line_maker(plan, delim, eol)
+    render = org.csv_renderer(plan, delim, eol)
     rows = job.rows
 
     async def body():
         yield header_line.encode()
-        # Rows per chunk from the first row's size, so each chunk is about CHUNK_BYTES.
         i = offset
         if i >= end:
             return
-        step = max(1, CHUNK_BYTES // max(1, len(make_line(rows[i]))))
+        # Rows per chunk from the first row's size, so each chunk is about CHUNK_BYTES.
+        step = max(1, CHUNK_BYTES // max(1, len(render(rows[i : i + 1]))))
         while i < end:
             stop = min(i + step, end)
-            yield "".join([make_line(r) for r in rows[i:stop]]).encode()
+            yield render(rows[i:stop]).encode()
             i = stop
 
     return headers, body()

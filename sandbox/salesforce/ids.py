@@ -14,15 +14,20 @@ _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ID_SHAPE = re.compile(r"^[0-9A-Za-z]{15}(?:[0-9A-Za-z]{3})?$")
 
 
+_UPPER_BITS = str.maketrans(
+    {chr(c): "1" for c in range(ord("A"), ord("Z") + 1)}
+    | {chr(c): "0" for c in range(128) if not ord("A") <= c <= ord("Z")}
+)
+
+
 def _suffix(id15: str) -> str:
-    out = []
-    for block in range(3):
-        bits = 0
-        for pos, ch in enumerate(id15[block * 5 : block * 5 + 5]):
-            if "A" <= ch <= "Z":
-                bits |= 1 << pos
-        out.append(_SUFFIX_CHARS[bits])
-    return "".join(out)
+    # Bit i of block b is set when character b*5+i is an upper-case letter.
+    bits = id15.translate(_UPPER_BITS)
+    return (
+        _SUFFIX_CHARS[int(bits[4::-1], 2)]
+        + _SUFFIX_CHARS[int(bits[9:4:-1], 2)]
+        + _SUFFIX_CHARS[int(bits[14:9:-1], 2)]
+    )
 
 
 def to18(id15: str) -> str:
@@ -38,6 +43,8 @@ def normalize(value: object) -> str | None:
         return None
     if len(value) == 15:
         return to18(value)
+    if _suffix(value[:15]) == value[15:]:
+        return value  # the usual case: already canonical
     suffix = value[15:].upper()
     chars = list(value[:15])
     for block in range(3):

@@ -7,6 +7,7 @@ test thread poking at it (expiring sessions, reading records) at the same time.
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import hmac
 import secrets
@@ -31,14 +32,10 @@ BULK_INGEST_BATCH_RECORDS = 10000
 
 class Rec(dict):
     """A stored record. Never mutated after it is stored: a write stores a new Rec, so cursors and
-    Bulk jobs that hold a Rec see the values of the moment they ran. `_fmt` caches the record's
-    CSV cells (one per schema field) the first time a Bulk query writes it."""
+    Bulk jobs that hold a Rec see the values of the moment they ran. `_fmt` holds the record's
+    CSV cells, one per schema field, made when the record is loaded or written."""
 
     __slots__ = ("_fmt",)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._fmt = None
 
 
 class SalesforceOrg:
@@ -52,10 +49,13 @@ class SalesforceOrg:
         self._ext_index: dict[tuple[str, str], dict[str, set[str]]] = {
             (o.name, f.name): {} for o in OBJECTS.values() for f in o.fields if f.external_id
         }
+        self._ext_fields = {o.name: [f for f in o.fields if f.external_id] for o in OBJECTS.values()}
         self._last_stamp = datetime(2000, 1, 1, tzinfo=UTC)
-        self._formatters = {
-            o.name: [(f.name, values.csv_formatter(f)) for f in o.fields] for o in OBJECTS.values()
+        self._column_formatters = {
+            o.name: [(f.name, values.column_formatter(f)) for f in o.fields] for o in OBJECTS.values()
         }
+        self._pending_fmt: list[tuple[SObject, list[Rec]]] = []
+        self._present: dict[str, set[str]] = {}  # fields the dataset gave values for, per object
         self._load(records or {})
         self.run_as_user_id = next(
             (r["Id"] for r in self.records["User"].values() if r.get("IsActive") and not r["IsDeleted"]),
@@ -65,6 +65,7 @@ class SalesforceOrg:
             for rec in store.values():
                 rec["CreatedById"] = rec["CreatedById"] or self.run_as_user_id
                 rec["LastModifiedById"] = rec["LastModifiedById"] or rec["CreatedById"]
+        self._format_loaded()
         # Sessions: access token -> last use (scaled seconds). Secrets never leave this dict.
         self._sessions: dict[str, float] = {}
         self._t0 = time.monotonic()
@@ -84,57 +85,117 @@ class SalesforceOrg:
     # ------------------------------------------------------------------ loading
 
     def _load(self, records: dict[str, list[dict]]) -> None:
-        now = values.utc_now_ms()
-        for name, rows in records.items():
-            obj = schema.get(name)
-            if obj is None:
-                raise ValueError(
-                    f"Dataset has records for unknown Salesforce object {name!r}; "
-                    "declare it in sandbox/salesforce/schema.py"
-                )
-            store = self.records[obj.name]
-            for row in rows:
-                rec = Rec.fromkeys((f.name for f in obj.fields), None)
-                for key, value in row.items():
-                    f = obj.field(key)
-                    if f is None:
-                        raise ValueError(
-                            f"Dataset {obj.name} record {row.get('Id')!r} has unknown field {key!r}; "
-                            "declare it in sandbox/salesforce/schema.py"
-                        )
+        # Half a million records make tens of millions of objects: the cyclic GC would rescan
+        # them over and over while they are created, and none of them is garbage.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            now = values.utc_now_ms()
+            for name, rows in records.items():
+                obj = schema.get(name)
+                if obj is None:
+                    raise ValueError(
+                        f"Dataset has records for unknown Salesforce object {name!r}; "
+                        "declare it in sandbox/salesforce/schema.py"
+                    )
+                self._load_object(obj, rows, now)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _load_object(self, obj: SObject, rows: list[dict], now: datetime) -> None:
+        store = self.records[obj.name]
+        template = Rec.fromkeys((f.name for f in obj.fields), None)
+        for f in obj.fields:
+            if f.type == "boolean":
+                template[f.name] = False
+        template.update(schema.DEFAULTS.get(obj.name, {}))
+        loaders: dict[str, tuple] = {}
+        ext_fields = [f.name for f in obj.fields if f.external_id]
+        derive_flags = obj.name == "Opportunity"
+        derive_other = obj.name in ("Contact", "User")
+        last = self._last_stamp
+        loaded = []
+        for row in rows:
+            rec = Rec(template)
+            for key, value in row.items():
+                loader = loaders.get(key)
+                if loader is None:
+                    loader = loaders[key] = self._loader(obj, key, row)
+                if value is not None:
                     try:
-                        rec[f.name] = values.normalize_stored(f, value)
+                        rec[loader[0]] = loader[1](value)
                     except ValueError as exc:
                         raise ValueError(f"Dataset {obj.name} record {row.get('Id')!r}: {exc}") from exc
-                rec._fmt = None
-                if rec["Id"] is None:
-                    rec["Id"] = self._ids.new(obj.key_prefix)
-                elif not rec["Id"].startswith(obj.key_prefix):
-                    raise ValueError(f"Dataset {obj.name} record id {rec['Id']} lacks prefix {obj.key_prefix}")
-                for key, default in schema.DEFAULTS.get(obj.name, {}).items():
-                    if key not in row:
-                        rec[key] = default
-                for f in obj.fields:
-                    if f.type == "boolean" and rec[f.name] is None:
-                        rec[f.name] = False
-                rec["CreatedDate"] = rec["CreatedDate"] or now
-                rec["LastModifiedDate"] = rec["LastModifiedDate"] or rec["CreatedDate"]
-                rec["SystemModstamp"] = rec["SystemModstamp"] or rec["LastModifiedDate"]
-                self._derive(obj, rec, loading=True)
-                if obj.name == "Opportunity":
-                    # Keep the dataset's flags if it gave them; otherwise derive them from the stage.
-                    stage = (rec.get("StageName") or "").lower()
-                    if "IsWon" not in row:
-                        rec["IsWon"] = stage == "closed won"
-                    if "IsClosed" not in row:
-                        rec["IsClosed"] = stage in ("closed won", "closed lost")
-                if rec["Id"] in store:
-                    raise ValueError(f"Dataset has duplicate {obj.name} id {rec['Id']}")
-                store[rec["Id"]] = rec
-                self._ids.taken.add(rec["Id"])
+            rec_id = rec["Id"]
+            if rec_id is None:
+                rec_id = rec["Id"] = self._ids.new(obj.key_prefix)
+            elif not rec_id.startswith(obj.key_prefix):
+                raise ValueError(f"Dataset {obj.name} record id {rec_id} lacks prefix {obj.key_prefix}")
+            if rec_id in store:
+                raise ValueError(f"Dataset has duplicate {obj.name} id {rec_id}")
+            created = rec["CreatedDate"] = rec["CreatedDate"] or now
+            modified = rec["LastModifiedDate"] = rec["LastModifiedDate"] or created
+            stamp = rec["SystemModstamp"] = rec["SystemModstamp"] or modified
+            if stamp > last:
+                last = stamp
+            if derive_flags:
+                # Keep the dataset's flags if it gave them; otherwise derive them from the stage.
+                stage = (rec["StageName"] or "").lower()
+                if "IsWon" not in row:
+                    rec["IsWon"] = stage == "closed won"
+                if "IsClosed" not in row:
+                    rec["IsClosed"] = stage in ("closed won", "closed lost")
+            elif derive_other and not rec["Name"]:
+                rec["Name"] = " ".join(p for p in (rec["FirstName"], rec["LastName"]) if p) or None
+            store[rec_id] = rec
+            loaded.append(rec)
+            if ext_fields:
                 self._index(obj, None, rec)
-                if rec["SystemModstamp"] > self._last_stamp:
-                    self._last_stamp = rec["SystemModstamp"]
+        self._ids.taken.update(store)
+        self._last_stamp = last
+        self._present.setdefault(obj.name, set()).update(
+            [loader[0] for loader in loaders.values()]
+            + ["Id", "CreatedDate", "LastModifiedDate", "SystemModstamp", "CreatedById", "LastModifiedById"]
+            + (["IsWon", "IsClosed"] if derive_flags else ["Name"] if derive_other else [])
+        )
+        self._pending_fmt.append((obj, loaded))
+
+    def _loader(self, obj: SObject, key: str, row: dict) -> tuple:
+        f = obj.field(key)
+        if f is None:
+            raise ValueError(
+                f"Dataset {obj.name} record {row.get('Id')!r} has unknown field {key!r}; "
+                "declare it in sandbox/salesforce/schema.py"
+            )
+        return f.name, values.loader(f)
+
+    def _format_loaded(self) -> None:
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for obj, recs in self._pending_fmt:
+                self._format_all(obj, recs)
+            self._pending_fmt.clear()
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
+    def _format_all(self, obj: SObject, recs: list[Rec]) -> None:
+        """Cache the CSV cells of many records, a column at a time."""
+        if not recs:
+            return
+        present = self._present.get(obj.name, set())
+        first = recs[0]
+        columns = []
+        for name, fmt in self._column_formatters[obj.name]:
+            if name in present:
+                columns.append(fmt([rec[name] for rec in recs]))
+            else:
+                # A field no loaded record set holds its default everywhere: one shared cell.
+                columns.append(fmt([first[name]]) * len(recs))
+        for rec, cells in zip(recs, zip(*columns, strict=True), strict=True):
+            rec._fmt = cells
 
     # ------------------------------------------------------------------ clock, sessions, limits
 
@@ -252,12 +313,6 @@ class SalesforceOrg:
             raise SfError(400, "MALFORMED_ID", f"{obj.name} ID: id value of incorrect type: {raw_id}", ["Id"])
         return norm
 
-    def fmt(self, obj_name: str, rec: Rec) -> tuple:
-        cells = rec._fmt
-        if cells is None:
-            cells = rec._fmt = tuple([fn(rec[name]) for name, fn in self._formatters[obj_name]])
-        return cells
-
     # -- field preparation
 
     def parse_json_fields(self, obj: SObject, body: dict, skip: tuple[str, ...] = ()) -> dict[Field, object]:
@@ -361,9 +416,7 @@ class SalesforceOrg:
                 rec["UnitPrice"] = (total / Decimal(qty)).quantize(Decimal("0.01"))
 
     def _index(self, obj: SObject, old: Rec | None, new: Rec | None) -> None:
-        for f in obj.fields:
-            if not f.external_id:
-                continue
+        for f in self._ext_fields[obj.name]:
             index = self._ext_index[(obj.name, f.name)]
             if old is not None and old.get(f.name) is not None and not old["IsDeleted"]:
                 holders = index.get(str(old[f.name]).lower())
@@ -377,6 +430,8 @@ class SalesforceOrg:
     def _store(self, obj: SObject, old: Rec | None, new: Rec, undo: list | None) -> None:
         if undo is not None:
             undo.append((obj, old, new))
+        # Cache the CSV cells on write, so Bulk query results never format on the hot path.
+        new._fmt = tuple(fmt([new[name]])[0] for name, fmt in self._column_formatters[obj.name])
         self._index(obj, old, new)
         self.records[obj.name][new["Id"]] = new
 
@@ -563,18 +618,16 @@ class SalesforceOrg:
 
         return lambda rec: render(rec, tree)
 
-    def csv_line_maker(self, plan: soql.Plan, delimiter: str, line_ending: str):
-        """A function Rec -> one CSV line (str), built from the cached per-record cells."""
-        obj_name = plan.obj.name
-        fmt = self.fmt
+    def csv_renderer(self, plan: soql.Plan, delimiter: str, line_ending: str):
+        """A function [Rec, ...] -> their CSV lines (str), joined from the cached cells."""
         if all(not p.chain for p in plan.columns):
             idx = [plan.obj.index[p.field.name] for p in plan.columns]
+            join = delimiter.join
             if len(idx) == 1:
                 i = idx[0]
-                return lambda rec: fmt(obj_name, rec)[i] + line_ending
+                return lambda rows: "".join([r._fmt[i] + line_ending for r in rows])
             pick = itemgetter(*idx)
-            join = delimiter.join
-            return lambda rec: join(pick(fmt(obj_name, rec))) + line_ending
+            return lambda rows: "".join([join(pick(r._fmt)) + line_ending for r in rows])
         store = self.records
         cells = []
         for path in plan.columns:
@@ -582,16 +635,16 @@ class SalesforceOrg:
             i = target.index[path.field.name]
             chain = [(f.name, f.reference_to) for f in path.chain]
 
-            def cell(rec, chain=chain, i=i, target=target.name):
+            def cell(rec, chain=chain, i=i):
                 for ref_field, obj in chain:
-                    pid = rec.get(ref_field)
+                    pid = rec[ref_field]
                     rec = store[obj].get(pid) if pid else None
                     if rec is None:
                         return '""'
-                return fmt(target, rec)[i]
+                return rec._fmt[i]
 
             cells.append(cell)
-        return lambda rec: delimiter.join([c(rec) for c in cells]) + line_ending
+        return lambda rows: "".join([delimiter.join([c(r) for c in cells]) + line_ending for r in rows])
 
     def new_locator(self) -> str:
         return self._ids.new("01g")
