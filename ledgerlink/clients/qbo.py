@@ -204,6 +204,19 @@ class QboClient:
             self._qb = qb
         return self
 
+    def close(self) -> None:
+        """Close the HTTP connections (the API's and the OAuth server's)."""
+        if self._qb is not None and self._qb.session is not None:
+            self._qb.session.close()
+        if self._auth is not None:
+            self._auth.close()
+
+    def __enter__(self) -> QboClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     @property
     def qb(self) -> QuickBooks:
         """The python-quickbooks client (connects on first use)."""

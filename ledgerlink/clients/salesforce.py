@@ -157,6 +157,16 @@ class SalesforceClient:
             self._login()
         return self
 
+    def close(self) -> None:
+        """Close the HTTP connections."""
+        self._session.close()
+
+    def __enter__(self) -> SalesforceClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     @property
     def sf(self) -> Salesforce:
         """The current `simple_salesforce.Salesforce` (logs in on first use)."""
