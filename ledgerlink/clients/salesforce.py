@@ -33,7 +33,7 @@ from tenacity import (
     retry_if_exception,
     retry_never,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_random_exponential,
 )
 
 from ledgerlink.clients.errors import SalesforceBudgetExhausted, SalesforceBulkQueryFailed
@@ -251,7 +251,7 @@ class SalesforceClient:
                 lambda e: isinstance(e, (requests.ConnectionError, requests.Timeout, requests.HTTPError))
             ),
             stop=stop_after_attempt(3),
-            wait=wait_exponential_jitter(initial=self.backoff_initial_s, max=5.0),
+            wait=wait_random_exponential(multiplier=self.backoff_initial_s, max=5.0),
             reraise=True,
         )
         try:
@@ -304,7 +304,7 @@ class SalesforceClient:
         retrying = Retrying(
             retry=retry_if_exception(_is_transient) if idempotent else retry_never,
             stop=stop_after_attempt(self.max_attempts),
-            wait=wait_exponential_jitter(initial=self.backoff_initial_s, max=self.backoff_max_s),
+            wait=wait_random_exponential(multiplier=self.backoff_initial_s, max=self.backoff_max_s),
             before_sleep=self._before_retry,
             reraise=True,
         )
