@@ -74,7 +74,9 @@ class _Service:
             time.sleep(0.01)
 
     def stop(self) -> None:
+        # force_exit: don't wait for idle keep-alive connections to close on their own.
         self.server.should_exit = True
+        self.server.force_exit = True
         self.thread.join(timeout=10)
 
 

@@ -206,6 +206,10 @@ def extract_entity(
             progress(f"QBO {spec.name}: page {counts.pages}, {counts.rows_read:,} read")
         with conn.transaction():
             counts.deleted += seen.mark_missing_deleted(spec.table, run_id)
+    # CDC asks "what changed since T", so the cursor is the time this read started (the safety
+    # window absorbs clock skew), not the newest LastUpdatedTime: with a quiet entity that
+    # would age past the 30-day CDC window and force a full reload every night.
+    newest = max(filter(None, (newest, now)))
     watermark.advance(conn, SOURCE, spec.name, newest, run_id)
     return {"source": SOURCE, "object": spec.name, "table": f"staging.{spec.table}", "mode": mode,
             "counts": counts, "watermark": newest}

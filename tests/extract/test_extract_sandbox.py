@@ -84,7 +84,7 @@ def test_incremental_picks_up_changes_and_deletes_in_both_systems(pipeline):
 
     from quickbooks.objects.invoice import Invoice
 
-    invoice_id = next(iter(sandbox.qbo.entities["Invoice"]))
+    invoice_id = next(i for i, inv in sandbox.qbo.entities["Invoice"].items() if not inv.get("LinkedTxn"))
     Invoice.get(invoice_id, qb=qb.qb).delete(qb=qb.qb)
 
     result = _sf(ACCOUNT, sf, conn)
@@ -103,15 +103,21 @@ def test_record_stamped_exactly_at_the_watermark_is_not_lost(pipeline):
     sandbox, sf, qb, conn = pipeline
     _sf(ACCOUNT, sf, conn)
     mark = watermark.get(conn, "salesforce", "Account")
-    # Two late commits: one carrying the watermark's exact timestamp, one just inside the window.
-    template = next(iter(sandbox.sf.records["Account"].values()))
-    for suffix, stamp in (("AAA", mark), ("AAB", mark - timedelta(seconds=30))):
-        late = dict(template, Id=f"001LATE00000000{suffix}", Name=f"Late {suffix} Inc", IsDeleted=False,
-                    SystemModstamp=stamp)
-        sandbox.sf.records["Account"][late["Id"]] = late
+    # Two late commits: transactions that committed after our read, stamped at the watermark's
+    # exact time and just inside the safety window. Created through the API, then back-dated
+    # in the emulator's clock, as a slow transaction would be.
+    from sandbox.salesforce import schema
+
+    late_ids = []
+    for name, stamp in (("Late At Mark Inc", mark), ("Late In Window Inc", mark - timedelta(seconds=30))):
+        late_id = sf.sf.Account.create({"Name": name})["id"]
+        record = sandbox.sf.records["Account"][late_id]
+        record["SystemModstamp"] = stamp
+        sandbox.sf._format_all(schema.get("Account"), [record])
+        late_ids.append(late_id)
     result = _sf(ACCOUNT, sf, conn)
     staged = _staged(conn, "sf_account")
-    assert "001LATE00000000AAA" in staged and "001LATE00000000AAB" in staged
+    assert set(late_ids) <= set(staged)
     assert result["counts"].inserted == 2
 
 
