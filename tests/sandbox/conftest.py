@@ -57,7 +57,12 @@ def qbo_sandbox(sandbox_factory):
 
 @pytest.fixture
 def qbo_connect():
-    """connect(sandbox) -> (AuthClient, QuickBooks), wired exactly as the pipeline does it."""
+    """connect(sandbox) -> (AuthClient, QuickBooks), wired exactly as the pipeline does it.
+
+    The clients' sessions are closed at teardown: an idle kept-alive TLS connection makes the
+    server's shutdown wait for its close_notify.
+    """
+    sessions = []
 
     def connect(sandbox, refresh_token: str | None = None):
         from intuitlib.client import AuthClient
@@ -73,6 +78,140 @@ def qbo_connect():
         qb.session.verify = sandbox.ca_path
         # REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE in the environment would override `verify`.
         qb.session.trust_env = False
+        sessions.extend([auth, qb.session])
         return auth, qb
 
-    return connect
+    yield connect
+    for session in sessions:
+        session.close()
+
+
+# ---- Salesforce ----------------------------------------------------------------------------------
+
+SF_USER_NAME = "integration@ledgerlink.test"
+
+
+def sf_small_org(opportunities: int = 4500) -> dict[str, list[dict]]:
+    """A hand-made org: 2 users, 3 accounts, `opportunities` opportunities (2 of them deleted),
+    a product with a pricebook entry and one line item.
+
+    Opportunity i: Name "Opp {i:05d}", Amount i, StageName cycles Prospecting / Closed Won /
+    Closed Lost, CloseDate = today - (i % 200) days, account cycles over the 3 accounts.
+    """
+    from datetime import UTC, date, datetime, timedelta
+    from decimal import Decimal
+
+    from sandbox.salesforce.ids import to18
+
+    def sid(prefix: str, n: int) -> str:
+        return to18(f"{prefix}Ab{n:010d}")
+
+    stamp = datetime(2026, 1, 5, 10, 0, 0, tzinfo=UTC)
+    today = datetime.now(UTC).date()
+    users = [
+        {"Id": sid("005", 1), "Username": SF_USER_NAME, "LastName": "Integration", "Email": SF_USER_NAME,
+         "IsActive": True},
+        {"Id": sid("005", 2), "Username": "rep@ledgerlink.test", "FirstName": "Rita", "LastName": "Rep",
+         "Email": "rep@ledgerlink.test", "IsActive": True},
+    ]
+    accounts = [
+        {"Id": sid("001", 1), "Name": "Acme Corp", "BillingCity": "Springfield", "OwnerId": users[1]["Id"],
+         "QBO_Customer_Id__c": "1", "SystemModstamp": stamp},
+        {"Id": sid("001", 2), "Name": "O'Brien's Bakery", "BillingCity": "Cork", "SystemModstamp": stamp},
+        {"Id": sid("001", 3), "Name": 'Globex "International"', "Website": "https://globex.test",
+         "SystemModstamp": stamp},
+        {"Id": sid("001", 4), "Name": "Gone Ltd", "IsDeleted": True, "SystemModstamp": stamp},
+    ]
+    stages = ["Prospecting", "Closed Won", "Closed Lost"]
+    opps = []
+    for i in range(opportunities):
+        opps.append({
+            "Id": sid("006", i),
+            "Name": f"Opp {i:05d}",
+            "AccountId": accounts[i % 3]["Id"],
+            "OwnerId": users[1]["Id"],
+            "StageName": stages[i % 3],
+            "CloseDate": today - timedelta(days=i % 200),
+            "Amount": Decimal(i),
+            "CurrencyIsoCode": "USD" if i % 2 else "EUR",
+            "CreatedDate": stamp,
+            "SystemModstamp": stamp + timedelta(seconds=i),
+            "IsDeleted": i in (7, 8),
+        })
+    product = {"Id": sid("01t", 1), "Name": "Consulting Hours", "ProductCode": "CONS-H", "IsActive": True}
+    pricebook = {"Id": sid("01s", 1), "Name": "Standard Price Book", "IsActive": True, "IsStandard": True}
+    entry = {"Id": sid("01u", 1), "Pricebook2Id": pricebook["Id"], "Product2Id": product["Id"],
+             "UnitPrice": Decimal("150.00"), "IsActive": True, "CurrencyIsoCode": "USD"}
+    line = {"Id": sid("00k", 1), "OpportunityId": opps[1]["Id"], "PricebookEntryId": entry["Id"],
+            "Product2Id": product["Id"], "Name": "Opp 00001 Consulting Hours", "Quantity": Decimal("2"),
+            "UnitPrice": Decimal("150.00"), "TotalPrice": Decimal("300.00"), "ServiceDate": date(2026, 1, 10)}
+    return {
+        "User": users,
+        "Account": accounts,
+        "Opportunity": opps,
+        "Product2": [product],
+        "Pricebook2": [pricebook],
+        "PricebookEntry": [entry],
+        "OpportunityLineItem": [line],
+    }
+
+
+@pytest.fixture
+def sf_sandbox_with(sandbox_factory):
+    """sf_sandbox_with(opportunities=4500, **settings) -> a running sandbox over `sf_small_org()`."""
+    from sandbox.dataset import Dataset
+
+    def make(opportunities: int = 4500, **settings):
+        return sandbox_factory(dataset=Dataset(salesforce=sf_small_org(opportunities)), **settings)
+
+    return make
+
+
+@pytest.fixture
+def sf_sandbox(sf_sandbox_with):
+    return sf_sandbox_with()
+
+
+@pytest.fixture
+def sf_connect():
+    """connect(sandbox) -> simple_salesforce.Salesforce, connected exactly as the pipeline does.
+
+    Sessions are closed at teardown so the server can shut down without waiting on kept-alive
+    TLS connections.
+    """
+    sessions = []
+
+    def session(sandbox):
+        import requests
+
+        s = requests.Session()
+        s.verify = sandbox.ca_path
+        s.trust_env = False
+        sessions.append(s)
+        return s
+
+    def token(sandbox, s=None):
+        s = s or session(sandbox)
+        env = sandbox.env
+        response = s.post(
+            f"{sandbox.sf_url}/services/oauth2/token",
+            data={"grant_type": "client_credentials"},
+            auth=(env["LEDGERLINK_SF_CLIENT_ID"], env["LEDGERLINK_SF_CLIENT_SECRET"]),
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def connect(sandbox):
+        import simple_salesforce
+
+        s = session(sandbox)
+        tok = token(sandbox, s)
+        return simple_salesforce.Salesforce(
+            instance_url=tok["instance_url"], session_id=tok["access_token"], session=s, version="62.0"
+        )
+
+    connect.session = session
+    connect.token = token
+    yield connect
+    for s in sessions:
+        s.close()
