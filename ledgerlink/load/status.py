@@ -55,6 +55,7 @@ class InvoiceFacts:
     payments: tuple[Payment, ...] = ()
     credited: Decimal = ZERO  # total of credit memos that reference the invoice
     voided_marker: bool = False  # QBO's own void flag when the source carries one
+    exchange_rate: Decimal = Decimal(1)  # home-currency units per document-currency unit
 
     @property
     def voided(self) -> bool:

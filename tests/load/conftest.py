@@ -130,7 +130,7 @@ def _close_clients(request):
     yield
     while _open_clients:
         client = _open_clients.pop()
-        for session in (getattr(client._qb, "session", None), getattr(client, "_session", None)):
+        for session in (getattr(getattr(client, "_qb", None), "session", None), getattr(client, "_session", None)):
             if session is not None:
                 session.close()
 
@@ -164,3 +164,32 @@ def link_truth(conn, dataset) -> None:
     for account, customer in dataset.truth.customer_links:
         conn.execute("insert into sync.customer_xref (sf_account_id, qb_customer_id, method, score)"
                      " values (%s, %s, 'auto', 1) on conflict do nothing", [account, customer])
+
+
+def sf_client(env: dict):
+    from ledgerlink.clients.salesforce import SalesforceClient, SalesforceCredentials
+
+    client = SalesforceClient(SalesforceCredentials(
+        login_url=env["LEDGERLINK_SF_LOGIN_URL"], client_id=env["LEDGERLINK_SF_CLIENT_ID"],
+        client_secret=env["LEDGERLINK_SF_CLIENT_SECRET"], ca_bundle=env["LEDGERLINK_CA_BUNDLE"]),
+        poll_wait_s=0.1, poll_max_wait_s=0.5).connect()
+    _open_clients.append(client)
+    return client
+
+
+def tiny_dataset(seed: int = 3):
+    from sandbox.generator import generate
+
+    dataset = generate("tiny", seed=seed)
+    for opp in dataset.salesforce["Opportunity"]:  # TEMP until the SF emulator declares it
+        opp.pop("HasOpportunityLineItem", None)
+    return dataset
+
+
+def extract_qbo(conn, client, entities=("Customer", "Invoice", "Payment", "CreditMemo")) -> None:
+    """The real QBO extract, in full, for the entities the loads read."""
+    from ledgerlink.extract.qbo import extract_entity
+    from ledgerlink.extract.specs import SPECS_BY_KEY
+
+    for name in entities:
+        extract_entity(client, conn, SPECS_BY_KEY[("qbo", name)], run_id="test-extract", full_refresh=True)

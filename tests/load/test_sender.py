@@ -9,17 +9,12 @@ import pytest
 from ledgerlink.load.planner import plan_invoices
 from ledgerlink.load.sender import send_outbox
 from ledgerlink.reconcile.rules import opportunity_ref
-from tests.load.conftest import link_truth, load_dataset, qbo_client
+from tests.load.conftest import link_truth, load_dataset, qbo_client, tiny_dataset
 
 
 @pytest.fixture
 def tiny():
-    from sandbox.generator import generate
-
-    dataset = generate("tiny", seed=3)
-    for opp in dataset.salesforce["Opportunity"]:  # TEMP until the SF emulator declares it
-        opp.pop("HasOpportunityLineItem", None)
-    return dataset
+    return tiny_dataset()
 
 
 def invoices_by_opp(company) -> Counter:

@@ -1,0 +1,1 @@
+select object, record_id, payload_hash from sync.sf_push_state

@@ -1,0 +1,136 @@
+"""Invoice status back to Salesforce: the real clients against both emulators."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from ledgerlink.load.planner import plan_invoices
+from ledgerlink.load.sender import send_outbox
+from ledgerlink.load.sf_push import push_updates
+from ledgerlink.load.sf_status import desired_updates
+from tests.load.conftest import extract_qbo, link_truth, load_dataset, qbo_client, sf_client, tiny_dataset
+
+SCALE = 600
+
+
+@pytest.fixture
+def loaded(conn, db_url, settings, sandbox_factory):
+    """Invoices created for every Closed Won opportunity; returns (sandbox, qbo, sf, dataset)."""
+    dataset = tiny_dataset()
+    sandbox = sandbox_factory(dataset=dataset, time_scale=SCALE)
+    load_dataset(conn, dataset)
+    link_truth(conn, dataset)
+    plan_invoices(conn, settings, as_of=dataset.as_of, run_id="r1")
+    qbo = qbo_client(sandbox.env, db_url, time_scale=SCALE)
+    assert send_outbox(db_url, qbo, max_attempts=3, run_id="r1").aborted is None
+    return sandbox, qbo, sf_client(sandbox.env), dataset
+
+
+def push(conn, sf, settings, as_of, **overrides):
+    options = {"bulk_threshold": settings.loads.bulk_threshold, "budget_share": settings.loads.salesforce_budget_share,
+               "max_attempts": settings.loads.max_attempts, "run_id": "t", "bulk_wait_s": 0.1} | overrides
+    return push_updates(conn, sf, desired_updates(conn, as_of=as_of), **options)
+
+
+def sf_writes(sandbox) -> int:
+    return sum(1 for r in sandbox.sf.request_log if r["write"])
+
+
+def opp(sandbox, opp_id):
+    return sandbox.sf.records["Opportunity"][opp_id]
+
+
+def test_salesforce_fields_follow_qbo(conn, settings, loaded):
+    sandbox, qbo, sf, dataset = loaded
+    result = push(conn, sf, settings, dataset.as_of, bulk_threshold=5)
+    assert result.modes.get("Opportunity") == "bulk"
+    assert result.failed == 0 and not result.budget_exhausted
+
+    ours = dict(conn.execute("select sf_opportunity_id, qb_invoice_id from sync.invoice_xref").fetchall())
+    assert ours
+    for opp_id, invoice_id in ours.items():
+        rec, invoice = opp(sandbox, opp_id), sandbox.qbo.entities["Invoice"][invoice_id]
+        assert rec["QBO_Invoice_Id__c"] == invoice_id
+        assert rec["QBO_Invoice_Number__c"] == invoice["DocNumber"]
+        assert rec["QBO_Invoice_Link__c"].endswith(f"txnId={invoice_id}")
+        assert Decimal(str(rec["QBO_Balance_Due__c"])) == Decimal(str(invoice["Balance"]))
+        assert rec["QBO_Invoice_Status__c"] in ("Open", "Overdue")
+    # Invoices the generator made (with their payments) are reflected too.
+    paid = [i for i in sandbox.qbo.entities["Invoice"].values()
+            if Decimal(str(i["Balance"])) == 0 and Decimal(str(i["TotalAmt"])) > 0]
+    shown = [o for o in sandbox.sf.records["Opportunity"].values() if o.get("QBO_Invoice_Status__c") == "Paid"]
+    assert paid and shown
+    for rec in shown:
+        assert rec["QBO_Balance_Due__c"] == 0 and rec["QBO_Aging_Bucket__c"] is None
+        assert rec["QBO_Last_Payment_Date__c"] is not None
+    accounts = [a for a in sandbox.sf.records["Account"].values() if a.get("QBO_Customer_Id__c")]
+    assert accounts
+
+    # Nothing changed: the next push writes nothing at all.
+    writes = sf_writes(sandbox)
+    again = push(conn, sf, settings, dataset.as_of)
+    assert again.changed == 0 and sf_writes(sandbox) == writes
+
+
+def test_payments_credits_and_voids_reach_salesforce(conn, settings, loaded):
+    sandbox, qbo, sf, dataset = loaded
+    push(conn, sf, settings, dataset.as_of)
+    ours = conn.execute("select sf_opportunity_id, qb_invoice_id from sync.invoice_xref order by 1").fetchall()
+    assert len(ours) >= 4
+    (partial_opp, partial_id), (full_opp, full_id), (void_opp, void_id), (credit_opp, credit_id) = ours[:4]
+    inv = sandbox.qbo.entities["Invoice"]
+
+    def pay(invoice_id, amount):
+        customer = inv[invoice_id]["CustomerRef"]["value"]
+        qbo.request("POST", "payment", {"CustomerRef": {"value": customer}, "TotalAmt": amount,
+                                        "TxnDate": dataset.as_of.isoformat(),
+                                        "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": invoice_id,
+                                                                                   "TxnType": "Invoice"}]}]},
+                    request_id=f"pay-{invoice_id}-{amount}")
+
+    half = float(Decimal(str(inv[partial_id]["TotalAmt"])) / 2)
+    pay(partial_id, half)
+    pay(full_id, float(inv[full_id]["TotalAmt"]))
+    qbo.request("POST", "invoice", {"Id": void_id, "SyncToken": inv[void_id]["SyncToken"]},
+                params={"operation": "void"}, request_id=f"void-{void_id}")
+    # A credit memo for the whole invoice, applied to it (a Payment of 0 linking both).
+    credited = inv[credit_id]
+    total = float(credited["TotalAmt"])
+    memo = qbo.request("POST", "creditmemo", {
+        "CustomerRef": credited["CustomerRef"], "InvoiceRef": {"value": credit_id},
+        "Line": [{"Amount": total, "DetailType": "SalesItemLineDetail",
+                  "SalesItemLineDetail": {"ItemRef": credited["Line"][0]["SalesItemLineDetail"]["ItemRef"]}}]},
+        request_id=f"credit-{credit_id}")["CreditMemo"]
+    qbo.request("POST", "payment", {
+        "CustomerRef": credited["CustomerRef"], "TotalAmt": 0, "TxnDate": dataset.as_of.isoformat(),
+        "Line": [{"Amount": total, "LinkedTxn": [{"TxnId": credit_id, "TxnType": "Invoice"}]},
+                 {"Amount": total, "LinkedTxn": [{"TxnId": memo["Id"], "TxnType": "CreditMemo"}]}]},
+        request_id=f"apply-{credit_id}")
+    extract_qbo(conn, qbo)
+
+    result = push(conn, sf, settings, dataset.as_of)
+    assert result.pushed.get("Opportunity") == 4
+    assert opp(sandbox, partial_opp)["QBO_Invoice_Status__c"] in ("Partially Paid", "Overdue")
+    assert float(opp(sandbox, partial_opp)["QBO_Amount_Paid__c"]) == half
+    assert str(opp(sandbox, partial_opp)["QBO_Last_Payment_Date__c"]) == dataset.as_of.isoformat()
+    assert opp(sandbox, full_opp)["QBO_Invoice_Status__c"] == "Paid"
+    assert opp(sandbox, full_opp)["QBO_Balance_Due__c"] == 0
+    assert opp(sandbox, void_opp)["QBO_Invoice_Status__c"] == "Voided"
+    assert opp(sandbox, credit_opp)["QBO_Invoice_Status__c"] == "Credited"
+    assert opp(sandbox, credit_opp)["QBO_Amount_Paid__c"] == 0
+    account = sandbox.sf.records["Opportunity"][full_opp]["AccountId"]
+    balances = sum(Decimal(str(i["Balance"])) for i in inv.values()
+                   if i["CustomerRef"]["value"] == sandbox.sf.records["Account"][account]["QBO_Customer_Id__c"])
+    assert Decimal(str(sandbox.sf.records["Account"][account]["QBO_Open_Balance__c"])) == balances
+
+
+def test_budget_guard_carries_the_rest_to_the_next_run(conn, settings, loaded):
+    sandbox, qbo, sf, dataset = loaded
+    starved = push(conn, sf, settings, dataset.as_of, budget_share=0.0001)
+    assert starved.budget_exhausted and starved.carried == starved.changed > 0
+    assert not any(r["write"] for r in sandbox.sf.request_log)
+    full = push(conn, sf, settings, dataset.as_of)
+    assert full.changed == starved.changed and not full.budget_exhausted
+    assert sum(full.pushed.values()) == full.changed
