@@ -164,7 +164,9 @@ def build_api_app(company: QboCompany):
     if config is not None:
         from sandbox.faults import FaultInjector
 
-        return FaultInjector(app, config, service="qbo", on_expire=company.expire_access_tokens)
+        injector = FaultInjector(app, config, service="qbo", on_expire=company.expire_access_tokens)
+        company.fault_injector = injector
+        return injector
     return app
 
 
