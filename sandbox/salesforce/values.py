@@ -224,6 +224,12 @@ def check(f: Field, value: object) -> object:
     t = f.type
     if t in TEXT_TYPES or t in ("id", "reference"):
         assert isinstance(value, str)
+        if f.name == "CurrencyIsoCode" and not _CURRENCY_CODE.match(value):
+            raise RecordError(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"Currency ISO Code: invalid currency code: {value}",
+                [f.name],
+            )
         if f.length is not None and len(value) > f.length:
             raise RecordError(
                 "STRING_TOO_LONG",
@@ -232,12 +238,6 @@ def check(f: Field, value: object) -> object:
             )
         if t == "email" and not _EMAIL.match(value):
             raise RecordError("INVALID_EMAIL_ADDRESS", f"{f.name}: invalid email address: {value}", [f.name])
-        if f.name == "CurrencyIsoCode" and not _CURRENCY_CODE.match(value):
-            raise RecordError(
-                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                f"Currency ISO Code: invalid currency code: {value}",
-                [f.name],
-            )
         if value == "" and t not in ("id", "reference"):
             # Salesforce stores an empty string as null.
             return None

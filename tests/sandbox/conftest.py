@@ -142,7 +142,7 @@ def sf_small_org(opportunities: int = 4500) -> dict[str, list[dict]]:
     pricebook = {"Id": sid("01s", 1), "Name": "Standard Price Book", "IsActive": True, "IsStandard": True}
     entry = {"Id": sid("01u", 1), "Pricebook2Id": pricebook["Id"], "Product2Id": product["Id"],
              "UnitPrice": Decimal("150.00"), "IsActive": True, "CurrencyIsoCode": "USD"}
-    line = {"Id": sid("00k", 1), "OpportunityId": opps[1]["Id"], "PricebookEntryId": entry["Id"],
+    line = {"Id": sid("00k", 1), "OpportunityId": sid("006", 1), "PricebookEntryId": entry["Id"],
             "Product2Id": product["Id"], "Name": "Opp 00001 Consulting Hours", "Quantity": Decimal("2"),
             "UnitPrice": Decimal("150.00"), "TotalPrice": Decimal("300.00"), "ServiceDate": date(2026, 1, 10)}
     return {
@@ -152,7 +152,7 @@ def sf_small_org(opportunities: int = 4500) -> dict[str, list[dict]]:
         "Product2": [product],
         "Pricebook2": [pricebook],
         "PricebookEntry": [entry],
-        "OpportunityLineItem": [line],
+        "OpportunityLineItem": [line] if opportunities > 1 else [],
     }
 
 
