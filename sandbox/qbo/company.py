@@ -21,6 +21,8 @@ from sandbox.qbo.payload import CENT, clean
 from sandbox.qbo.throttle import Throttle
 from sandbox.qbo.tokens import TokenStore
 
+NAME_FIELDS = {"Customer": "DisplayName", "Item": "Name", "Term": "Name"}
+DOC_ENTITIES = ("Invoice", "CreditMemo")
 BATCH_MAX_ITEMS = 30
 CDC_MAX_OBJECTS = 1000
 CDC_MAX_AGE = timedelta(days=30)
@@ -91,7 +93,14 @@ class QboCompany:
         self._next_id: dict[str, int] = {}
         self._next_doc: dict[str, int] = {}
         self._batch_hidden: set[tuple[str, str]] | None = None
+        # Indexes kept in step with `entities` so writes stay O(1) on large companies.
+        self._names: dict[str, dict[str, str]] = {name: {} for name in NAME_FIELDS}
+        self._docs: dict[str, dict[str, set[str]]] = {name: {} for name in DOC_ENTITIES}
+        self._order: dict[str, list[str] | None] = {}
         self._load(entities or {})
+        for name, rows in self.entities.items():
+            for row in rows.values():
+                self._index(name, None, row)
 
     # ---- setup and test hooks ------------------------------------------------------------------
 
@@ -136,12 +145,46 @@ class QboCompany:
             numbers = [int(e["DocNumber"]) for e in self.entities[entity].values()
                        if str(e.get("DocNumber", "")).isdigit()]
             self._next_doc[entity] = max(numbers, default=1000) + 1
-        used = {e.get("DocNumber") for e in self.entities[entity].values()}
-        while str(self._next_doc[entity]) in used:
+        while self._docs[entity].get(str(self._next_doc[entity])):
             self._next_doc[entity] += 1
         number = str(self._next_doc[entity])
         self._next_doc[entity] += 1
         return number
+
+    @staticmethod
+    def _name_key(value: object) -> str:
+        return str(value or "").strip().casefold()
+
+    def name_owner(self, entity: str, name: str) -> str | None:
+        return self._names[entity].get(self._name_key(name))
+
+    def doc_owners(self, entity: str, doc_number: str) -> set[str]:
+        return set(self._docs[entity].get(str(doc_number), ()))
+
+    def _index(self, entity: str, old: dict | None, new: dict | None) -> None:
+        if entity in NAME_FIELDS:
+            names = self._names[entity]
+            field = NAME_FIELDS[entity]
+            if old is not None and names.get(self._name_key(old.get(field))) == old["Id"]:
+                del names[self._name_key(old.get(field))]
+            if new is not None and new.get(field):
+                names.setdefault(self._name_key(new.get(field)), new["Id"])
+        if entity in DOC_ENTITIES:
+            docs = self._docs[entity]
+            if old is not None and old.get("DocNumber"):
+                docs.get(str(old["DocNumber"]), set()).discard(old["Id"])
+            if new is not None and new.get("DocNumber"):
+                docs.setdefault(str(new["DocNumber"]), set()).add(new["Id"])
+        if (old is None) != (new is None):
+            self._order[entity] = None  # an entity came or went: the Id order is stale
+
+    def ordered_ids(self, entity: str) -> list[str]:
+        """Ids in QBO's default query order (numeric Id), cached between inserts and deletes."""
+        order = self._order.get(entity)
+        if order is None:
+            order = sorted(self.entities[entity], key=lambda i: (not i.isdigit(), int(i) if i.isdigit() else 0, i))
+            self._order[entity] = order
+        return order
 
     def _new_id(self, entity: str) -> str:
         if entity not in self._next_id:
@@ -197,6 +240,7 @@ class QboCompany:
         new["sparse"] = False
         new.pop("status", None)
         self._track_exposure(entity, old, new)
+        self._index(entity, old, new)
         self.entities[entity][new["Id"]] = new
         self.writes += 1
         return new
@@ -204,6 +248,7 @@ class QboCompany:
     def _remove(self, entity: str, old: dict) -> str:
         stamp = format_stamp(self.stamper.next())
         self._track_exposure(entity, old, None)
+        self._index(entity, old, None)
         del self.entities[entity][old["Id"]]
         self.deleted[entity][old["Id"]] = stamp
         self.writes += 1
@@ -241,12 +286,20 @@ class QboCompany:
                 path, kind = prop(cond.field, "queryable")
                 conditions.append((query.Condition(path, cond.op, cond.value), kind))
             order = [(prop(f, "sortable"), desc) for f, desc in q.order_by]
-            rows = [r for r in self.entities[canonical].values()
-                    if (self._batch_hidden is None or (canonical, r["Id"]) not in self._batch_hidden)]
-            rows = [r for r in rows if all(query.matches(r, c, kind) for c, kind in conditions)]
+            table = self.entities[canonical]
+            hidden = self._batch_hidden or set()
+            # Without ORDER BY, rows come in Id order and the scan stops once the page is full.
+            enough = None if (q.count or order) else q.start_position - 1 + q.max_results
+            rows = []
+            for ident in self.ordered_ids(canonical):
+                row = table[ident]
+                if (canonical, ident) in hidden or not all(query.matches(row, c, k) for c, k in conditions):
+                    continue
+                rows.append(row)
+                if enough is not None and len(rows) >= enough:
+                    break
             if q.count:
                 return {"totalCount": len(rows)}
-            rows.sort(key=lambda r: query.sort_key(r, "Id", "id"))
             for (path, kind), desc in reversed(order):
                 rows.sort(key=lambda r, p=path, k=kind: query.sort_key(r, p, k), reverse=desc)
             page = rows[q.start_position - 1 : q.start_position - 1 + q.max_results]

@@ -202,15 +202,11 @@ def _bool_field(body: dict, key: str, entity: str, default: bool | None = None) 
         body[key] = default
 
 
-def _check_name_unique(company: QboCompany, names: list[tuple[str, str]], value: str, self_key: tuple | None,
-                       kind: str) -> None:
-    wanted = value.strip().casefold()
-    for entity_name, field_name in names:
-        for ident, other in company.entities[entity_name].items():
-            if (entity_name, ident) == self_key:
-                continue
-            if str(other.get(field_name, "")).strip().casefold() == wanted:
-                raise errors.duplicate_name(kind)
+def _check_name_unique(company: QboCompany, entity: str, value: str, existing: dict | None, kind: str) -> None:
+    # Names compare trimmed and case-insensitively (the stricter reading; QBO's rule is not on record).
+    owner = company.name_owner(entity, value)
+    if owner is not None and (existing is None or owner != existing["Id"]):
+        raise errors.duplicate_name(kind)
 
 
 def _exchange(body: dict, currency: str, entity: str) -> Decimal:
@@ -246,11 +242,9 @@ def _doc_number(company: QboCompany, body: dict, existing: dict | None, entity: 
         return
     if allow_duplicate:
         return
-    for ident, other in company.entities[entity].items():
-        if existing is not None and ident == existing["Id"]:
-            continue
-        if other.get("DocNumber") == number:
-            raise errors.duplicate_doc_number(number, entity, ident)
+    others = sorted(company.doc_owners(entity, number) - ({existing["Id"]} if existing else set()), key=int)
+    if others:
+        raise errors.duplicate_doc_number(number, entity, others[0])
 
 
 # ---- name lists --------------------------------------------------------------------------------
@@ -279,10 +273,7 @@ def build_customer(company: QboCompany, body: dict, existing: dict | None, param
             else:
                 raise errors.required_missing("DisplayName")
         body["DisplayName"] = display
-    _check_name_unique(
-        company, [("Customer", "DisplayName")], display, ("Customer", existing["Id"]) if existing else None,
-        "customer, vendor or employee",
-    )
+    _check_name_unique(company, "Customer", display, existing, "customer, vendor or employee")
     for key in ("Active", "Job", "BillWithParent", "Taxable", "IsProject"):
         _bool_field(body, key, e, {"Active": True, "Job": False, "BillWithParent": False}.get(key))
     parent = _active_ref(company, e, body, "ParentRef", "Customer", required=False)
@@ -322,9 +313,7 @@ def build_item(company: QboCompany, body: dict, existing: dict | None, params: d
     text(body, "Description", 4000, e)
     text(body, "PurchaseDesc", 4000, e)
     text(body, "Sku", 100, e)
-    _check_name_unique(
-        company, [("Item", "Name")], name, ("Item", existing["Id"]) if existing else None, "product or service"
-    )
+    _check_name_unique(company, "Item", name, existing, "product or service")
     kind = body.get("Type") or (existing or {}).get("Type")
     if not kind:
         raise errors.required_missing("Type")
@@ -357,7 +346,7 @@ def build_term(company: QboCompany, body: dict, existing: dict | None, params: d
     name = text(body, "Name", 31, e)
     if name is None:
         raise errors.required_missing("Name")
-    _check_name_unique(company, [("Term", "Name")], name, ("Term", existing["Id"]) if existing else None, "term")
+    _check_name_unique(company, "Term", name, existing, "term")
     for key, low, high in (("DueDays", 0, 999), ("DiscountDays", 0, 999), ("DayOfMonthDue", 1, 31),
                            ("DueNextMonthDays", 0, 999), ("DiscountDayOfMonth", 1, 31),
                            ("DiscountPercent", 0, 100)):
