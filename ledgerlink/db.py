@@ -122,7 +122,8 @@ def migration_files(sql_dir: Path = paths.SQL_DIR) -> list[Path]:
 
 
 def migrate(url: str | None = None, sql_dir: Path = paths.SQL_DIR) -> list[str]:
-    """Apply the numbered `sql/NNN_name.sql` files in order, once each; return those applied.
+    """Create the staging tables, then apply the numbered `sql/NNN_name.sql` files in order,
+    once each; return those applied.
 
     An advisory lock serialises concurrent starters (the UI and a run starting together).
     """
@@ -134,6 +135,12 @@ def migrate(url: str | None = None, sql_dir: Path = paths.SQL_DIR) -> list[str]:
             " name text primary key, applied_at timestamptz not null default now())"
         )
         done = {row[0] for row in conn.execute("select name from public.schema_migration")}
+        # Staging tables are generated from the extract specs, and later migrations (views,
+        # checks) read them, so they exist before any numbered migration runs.
+        from ledgerlink.extract.specs import ensure_staging_tables
+
+        conn.execute("create schema if not exists staging")
+        ensure_staging_tables(conn)
         for path in migration_files(sql_dir):
             if path.name in done:
                 continue

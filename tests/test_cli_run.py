@@ -1,0 +1,46 @@
+"""`ledgerlink run` end to end: a real Dagster run, recorded in Postgres, against the sandbox."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+from ledgerlink import db
+
+LEDGERLINK = str(Path(sys.executable).parent / "ledgerlink")
+
+
+def test_run_records_a_dagster_run_in_postgres_and_fills_staging(db_url, pg_server_url, sandbox_factory, tmp_path):
+    sandbox_factory(profile="tiny", seed=5)
+    env = dict(os.environ, LEDGERLINK_HOME=str(tmp_path / "home"))
+    done = subprocess.run([LEDGERLINK, "run", "--date", "2026-11-20"], env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "for 2026-11-20 succeeded" in done.stdout
+
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("select count(*) from staging.sf_opportunity").fetchone()[0] > 0
+        assert conn.execute("select count(*) from staging.qb_invoice").fetchone()[0] > 0
+    dagster_db = db.with_database(pg_server_url, db.DAGSTER_DB_NAME)
+    with psycopg.connect(dagster_db) as conn:
+        runs = conn.execute(
+            "select r.status from runs r join run_tags t on t.run_id = r.run_id "
+            "where t.key = 'dagster/partition' and t.value = '2026-11-20'"
+        ).fetchall()
+    assert ("SUCCESS",) in runs
+
+
+def test_run_with_unreachable_database_fails_at_start_with_a_clear_message(tmp_path):
+    env = dict(os.environ, LEDGERLINK_HOME=str(tmp_path / "home"),
+               LEDGERLINK_DATABASE_URL="postgresql://ll:pw@127.0.0.1:1/warehouse",
+               LEDGERLINK_SF_LOGIN_URL="https://example.invalid", LEDGERLINK_SF_CLIENT_ID="x",
+               LEDGERLINK_SF_CLIENT_SECRET="x", LEDGERLINK_QBO_CLIENT_ID="x", LEDGERLINK_QBO_CLIENT_SECRET="x",
+               LEDGERLINK_QBO_REFRESH_TOKEN="x", LEDGERLINK_QBO_REALM_ID="1")
+    done = subprocess.run([LEDGERLINK, "run"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert "Cannot connect to Postgres at postgresql://ll:***@127.0.0.1:1/warehouse" in done.stderr
+    assert "Traceback" not in done.stderr
