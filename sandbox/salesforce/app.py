@@ -17,6 +17,7 @@ import uuid
 from urllib.parse import unquote
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -661,18 +662,29 @@ def build_app(org: SalesforceOrg) -> Starlette:
         Route("/services/data/{rest:path}", data_api, methods=ALL_METHODS),
         Route("/{rest:path}", other, methods=ALL_METHODS),
     ]
-    app = Starlette(routes=routes)
-    return _with_faults(app, org)
+    app = Starlette(routes=routes, middleware=_fault_middleware(org))
+    app.middleware_stack = app.build_middleware_stack()  # now, so org.fault_injector is set at once
+    return app
 
 
-def _with_faults(app, org: SalesforceOrg):
-    """Wrap with the shared fault-injection middleware when a fault config is given."""
+def _fault_middleware(org: SalesforceOrg) -> list[Middleware]:
+    """The shared fault injector (sandbox.faults) when `settings.faults["salesforce"]` is set.
+
+    Injected errors and drops happen before the emulator sees the request, so they are neither
+    counted against the API allocation nor in `org.request_log`; `org.fault_injector.counts`
+    says what was injected.
+    """
     config = (org.settings.faults or {}).get("salesforce")
+    org.fault_injector = None
     if not config:
-        return app
-    from sandbox import faults  # noqa: PLC0415 - optional module owned by the QBO emulator
+        return []
+    from sandbox.faults import FaultInjector
 
-    return faults.wrap(app, config)
+    def wrap(app):
+        org.fault_injector = FaultInjector(app, config, service="salesforce", on_expire=org.expire_sessions)
+        return org.fault_injector
+
+    return [Middleware(wrap)]
 
 
 def _bearer(request: Request) -> str | None:

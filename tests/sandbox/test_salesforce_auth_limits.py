@@ -226,3 +226,28 @@ def test_malformed_requests_get_salesforce_errors_not_the_bug_path(sf_sandbox_wi
     assert s.patch(state, headers=headers, json={"state": "UploadComplete"}).status_code == 400
     assert sandbox.sf.internal_errors == []
     assert all(e["status"] < 500 for e in sandbox.sf.request_log)
+
+
+def test_fault_injection_answers_like_salesforce(sf_sandbox_with, sf_connect):
+    from simple_salesforce.exceptions import SalesforceGeneralError
+
+    from sandbox.faults import FaultConfig
+
+    sandbox = sf_sandbox_with(opportunities=1, faults={"salesforce": FaultConfig(error_rate=1.0, seed=3)})
+    sf = sf_connect(sandbox)  # the token endpoint is not affected
+    with pytest.raises(SalesforceGeneralError) as exc:
+        sf.query("SELECT Id FROM Account")
+    assert exc.value.status in (500, 503)
+    assert exc.value.content[0]["errorCode"] in ("SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION")
+    assert sandbox.sf.fault_injector.counts["errors"] == 1
+    assert sandbox.sf.api_usage == 0  # the request never reached the org
+
+
+def test_fault_injection_can_expire_sessions(sf_sandbox_with, sf_connect):
+    from sandbox.faults import FaultConfig
+
+    sandbox = sf_sandbox_with(opportunities=1, faults={"salesforce": FaultConfig(expire_token_after=1)})
+    sf = sf_connect(sandbox)
+    sf.query("SELECT Id FROM Account")
+    with pytest.raises(SalesforceExpiredSession):
+        sf.query("SELECT Id FROM Account")
