@@ -134,8 +134,8 @@ def _settle(conn, suite: Suite, outcome: RuleOutcome, run_id: str) -> None:
         return
     failing: dict[str, str | None] = {}
     if not ev.success:
-        if ev.failing is None:  # more failing rows than max_rows: not listed, not quarantined
-            outcome.escalated = (
+        if ev.failing is None:  # not listed (too many, or GX cannot): nothing to quarantine by
+            outcome.escalated = ev.unlisted or (
                 f"{ev.unexpected_count} failing rows exceed max_rows={q.max_rows}: a table-level problem"
             )
             outcome.quarantined = quarantine.open_count(conn, suite=suite.name, expectation=rule.name)

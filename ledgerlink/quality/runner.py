@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -40,6 +42,7 @@ class Evaluation:
     observed: Any = None
     examples: list[dict] = field(default_factory=list)
     failing: list[dict] | None = None  # every failing row (index columns + value), row-level only
+    unlisted: str | None = None  # why a row-level failure's rows could not be listed
 
 
 def plain(value: Any) -> Any:
@@ -67,6 +70,16 @@ def _error_message(result) -> str | None:
     return None
 
 
+@contextmanager
+def _quiet():
+    """GX warns that a generic SQL datasource could be a Postgres one (see below) and that
+    `schema_name` will move to the connection settings; neither is actionable here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*generic SQLDatasource.*")
+        warnings.filterwarnings("ignore", message=".*`schema_name` is deprecated.*")
+        yield
+
+
 class _Validator:
     """One GX context and datasource for a database; validates subsets of a suite."""
 
@@ -80,9 +93,10 @@ class _Validator:
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         # The SQL datasource (not add_postgres): its DSN validation rejects socket-only URLs
         # such as the embedded server's `postgresql://postgres:@/db?host=/path`.
-        self.datasource = self.context.data_sources.add_sql(
-            name="warehouse", connection_string=db.sqlalchemy_url(url, "psycopg")
-        )
+        with _quiet():
+            self.datasource = self.context.data_sources.add_sql(
+                name="warehouse", connection_string=db.sqlalchemy_url(url, "psycopg")
+            )
 
     def close(self) -> None:
         self.datasource.get_engine().dispose()
@@ -92,13 +106,16 @@ class _Validator:
         if asset_name in self.datasource.get_asset_names():
             asset = self.datasource.get_asset(asset_name)
         else:
-            asset = self.datasource.add_table_asset(name=asset_name, table_name=table, schema_name=schema)
+            with _quiet():
+                asset = self.datasource.add_table_asset(name=asset_name, table_name=table, schema_name=schema)
             asset.add_batch_definition_whole_table("all")
-        return asset.get_batch_definition("all").get_batch()
+        with _quiet():
+            return asset.get_batch_definition("all").get_batch()
 
     def validate(self, batch, suite: Suite, rules: tuple[Rule, ...], result_format, parameters: dict) -> dict:
         gx_suite = self._gx.ExpectationSuite(**suite.gx_json(rules))
-        result = batch.validate(gx_suite, result_format=result_format, expectation_parameters=parameters)
+        with _quiet():
+            result = batch.validate(gx_suite, result_format=result_format, expectation_parameters=parameters)
         # Results come back regrouped by column, so pair them by the name we put in meta.
         return {r.expectation_config.meta["name"]: r for r in result.results}
 
@@ -118,13 +135,14 @@ def evaluate(
 
         failed = tuple(r for r in suite.rules if not evaluations[r.name].success and not evaluations[r.name].error)
         if failed:
+            # The checked columns too: some expectations (value lengths) report only the index.
             summary = validator.validate(
                 batch,
                 suite,
                 failed,
                 {
                     "result_format": "SUMMARY",
-                    "unexpected_index_column_names": list(suite.index_columns),
+                    "unexpected_index_column_names": _index_columns(suite, failed),
                     "partial_unexpected_count": examples,
                     "return_unexpected_index_query": False,
                 },
@@ -144,16 +162,27 @@ def evaluate(
                 to_list,
                 {
                     "result_format": "COMPLETE",
-                    "unexpected_index_column_names": list(suite.index_columns),
+                    "unexpected_index_column_names": _index_columns(suite, to_list),
                     "return_unexpected_index_query": False,
                 },
                 parameters,
             )
             for rule in to_list:
-                evaluations[rule.name].failing = [plain(row) for row in complete[rule.name].result.get("unexpected_index_list") or []]
+                rows = complete[rule.name].result.get("unexpected_index_list")
+                if rows is None:  # e.g. multicolumn expectations on SQL: GX cannot name the rows
+                    evaluations[rule.name].unlisted = "GX does not list the failing rows of this expectation"
+                else:
+                    evaluations[rule.name].failing = [plain(row) for row in rows]
         return [evaluations[r.name] for r in suite.rules]
     finally:
         validator.close()
+
+
+def _index_columns(suite: Suite, rules: tuple[Rule, ...]) -> list[str]:
+    columns = list(suite.index_columns)
+    for rule in rules:
+        columns += [c for c in rule.columns if c not in columns]
+    return columns
 
 
 def _read_summary(evaluation: Evaluation, result, examples: int) -> None:

@@ -44,15 +44,9 @@ DEFAULT_MAX_ROWS = 100_000
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _RELATION = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
-# Expectations GX evaluates row by row, so it can name the failing rows (unexpected_index_list).
-_ROW_LEVEL_PREFIXES = (
-    "expect_column_values_",
-    "expect_column_value_",
-    "expect_column_pair_values_",
-    "expect_compound_columns_",
-    "expect_multicolumn_",
-    "expect_select_column_values_",
-)
+# Expectations GX evaluates row by row and whose failing rows it names on SQL sources
+# (unexpected_index_list). Multicolumn ones (compound uniqueness) count but do not name them.
+_ROW_LEVEL_PREFIXES = ("expect_column_values_", "expect_column_value_", "expect_column_pair_values_")
 
 
 @dataclass(frozen=True)
