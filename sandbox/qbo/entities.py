@@ -317,7 +317,7 @@ def build_item(company: QboCompany, body: dict, existing: dict | None, params: d
     kind = body.get("Type") or (existing or {}).get("Type")
     if not kind:
         raise errors.required_missing("Type")
-    if kind not in _ITEM_TYPES:
+    if not isinstance(kind, str) or kind not in _ITEM_TYPES:
         raise errors.invalid_property("Type", e, f"Property Name:Type value '{kind}' is unsupported or invalid")
     body["Type"] = kind
     if kind in ("Service", "NonInventory", "Inventory"):

@@ -14,6 +14,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from sandbox.qbo.errors import invalid_property, required_missing, string_length
 
 CENT = Decimal("0.01")
+# Amounts are "max 15 digits in 10.5 format"; anything this large is refused before arithmetic.
+MAX_MAGNITUDE = Decimal(10) ** 15
 
 
 def clean(value: object) -> object:
@@ -34,20 +36,15 @@ def clean(value: object) -> object:
 
 
 def decimal(value: object, element: str, entity: str) -> Decimal:
-    if isinstance(value, bool):
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
         raise invalid_property(element, entity, _not_number(element, value))
-    if isinstance(value, (int, Decimal)):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(str(value))
-    if isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation:
-            raise invalid_property(element, entity, _not_number(element, value)) from None
-        if result.is_finite():
-            return result
-    raise invalid_property(element, entity, _not_number(element, value))
+    try:
+        result = Decimal(str(value).strip()) if isinstance(value, (float, str)) else Decimal(value)
+    except InvalidOperation:
+        raise invalid_property(element, entity, _not_number(element, value)) from None
+    if not result.is_finite() or abs(result) >= MAX_MAGNITUDE:
+        raise invalid_property(element, entity, _not_number(element, value))
+    return result
 
 
 def _not_number(element: str, value: object) -> str:
@@ -110,7 +107,10 @@ def ref_value(body: dict, key: str, entity: str, required: bool = False) -> str 
     return ref["value"]
 
 
-def check_properties(body: dict, allowed: frozenset[str] | set[str], entity: str, prefix: str = "") -> None:
+def check_properties(body: object, allowed: frozenset[str] | set[str], entity: str, prefix: str = "") -> None:
+    if not isinstance(body, dict):
+        raise invalid_property(prefix.rstrip(".") or entity, entity, f"Property Name:{prefix.rstrip('.')} "
+                               "must be an object specified is unsupported or invalid")
     for key in body:
         if key not in allowed:
             raise invalid_property(prefix + key, entity)

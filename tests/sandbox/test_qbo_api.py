@@ -498,3 +498,25 @@ def test_concurrent_requests_over_ten_are_refused(qbo):
         statuses = list(pool.map(one, range(16)))
     assert statuses.count(200) >= 1 and statuses.count(429) >= 1
     assert sandbox.qbo.throttle.throttled_by["concurrent"] >= 1
+
+
+def test_bad_paths_and_emulator_bugs_get_qbo_faults_not_tracebacks(qbo, monkeypatch):
+    sandbox, auth, qb = qbo
+    for method, path in (("GET", "nothing/1"), ("GET", "customer"), ("POST", "customer/1"), ("GET", "batch")):
+        response = _raw(sandbox, auth, method, path)
+        assert response.status_code == 400, path
+        assert response.json()["Fault"]["Error"][0]["code"] == "500"
+        assert response.headers["intuit_tid"]
+    response = _raw(sandbox, auth, "POST", "batch", data=b"[]", headers={"Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json()["Fault"]["Error"][0]["code"] == "2010"
+
+    def broken(text):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sandbox.qbo, "run_query", broken)  # simulate a bug inside the emulator
+    response = _raw(sandbox, auth, "GET", "query", params={"query": "SELECT * FROM Term"})
+    assert response.status_code == 500
+    fault = response.json()["Fault"]
+    assert fault["type"] == "SystemFault" and fault["Error"][0]["code"] == "10000"
+    assert "boom" not in response.text and "Traceback" not in response.text
+    sandbox.qbo.request_log.clear()  # the 500 above was on purpose

@@ -134,3 +134,58 @@ def test_generated_ids_and_stamps_increase():
     with pytest.raises(QboError) as err:
         company.write("Customer", {"DisplayName": " two "}, {})  # names compare trimmed, case-insensitively
     assert err.value.errors[0]["code"] == "6240"
+
+
+_VALID_BODIES = {
+    "Customer": {"DisplayName": "Fuzz", "CompanyName": "F", "SalesTermRef": {"value": "3"},
+                 "BillAddr": {"Line1": "a"}, "PrimaryEmailAddr": {"Address": "a@b.c"}, "Active": True},
+    "Item": {"Name": "FuzzItem", "Type": "Service", "IncomeAccountRef": {"value": "1"}, "UnitPrice": 3},
+    "Term": {"Name": "FuzzTerm", "DueDays": 10},
+    "Invoice": {"CustomerRef": {"value": "1"}, "TxnDate": "2026-11-01", "SalesTermRef": {"value": "3"},
+                "DocNumber": "Z1", "Line": [
+                    {"Amount": 10, "DetailType": "SalesItemLineDetail",
+                     "SalesItemLineDetail": {"ItemRef": {"value": "1"}, "Qty": 1, "UnitPrice": 10}},
+                    {"Amount": 1, "DetailType": "DiscountLineDetail", "DiscountLineDetail": {"PercentBased": False}}]},
+    "CreditMemo": {"CustomerRef": {"value": "1"}, "InvoiceRef": {"value": "101"}, "Line": [
+        {"Amount": 10, "DetailType": "SalesItemLineDetail", "SalesItemLineDetail": {"ItemRef": {"value": "1"}}}]},
+    "Payment": {"CustomerRef": {"value": "1"}, "TotalAmt": 10,
+                "Line": [{"Amount": 5, "LinkedTxn": [{"TxnId": "101", "TxnType": "Invoice"}]}]},
+}
+_WEIRD = [None, "", "x", 0, -5, 1.5, True, [], {}, [1], {"value": []}, {"a": 1}, "2026-13-45", "12.3.4",
+          [{"x": 1}], {"value": "999"}, "NaN", "Infinity", Decimal("1e308")]
+
+
+def _paths(obj, prefix=()):
+    yield prefix
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _paths(value, prefix + (key,))
+    elif isinstance(obj, list):
+        for i, value in enumerate(obj):
+            yield from _paths(value, prefix + (i,))
+
+
+@pytest.mark.parametrize("entity", sorted(_VALID_BODIES))
+def test_malformed_payloads_get_faults_never_exceptions(entity):
+    """Every property of a valid body replaced by odd values: a QBO fault or success, nothing else."""
+    import copy
+
+    body = _VALID_BODIES[entity]
+    company = QboCompany(qbo_small_company(), SandboxSettings())
+    assert company.write(entity, copy.deepcopy(body), {})  # the valid body itself is accepted
+    for path in _paths(body):
+        for odd in _WEIRD:
+            company = QboCompany(qbo_small_company(), SandboxSettings())
+            mutated = copy.deepcopy(body)
+            if path:
+                target = mutated
+                for step in path[:-1]:
+                    target = target[step]
+                target[path[-1]] = copy.deepcopy(odd)
+            else:
+                mutated = copy.deepcopy(odd)
+            for params in ({}, {"operation": "delete"}, {"operation": "void"}):
+                try:
+                    company.write(entity, mutated, params)
+                except QboError as err:
+                    assert err.status == 400 and err.errors[0]["code"].isdigit()
