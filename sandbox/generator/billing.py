@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from ledgerlink.reconcile.rules import DEFAULT_RATES
 from sandbox.generator.companies import TERM_DAYS
-from sandbox.generator.context import CURRENCY_NAMES, Company, Context
+from sandbox.generator.context import CURRENCY_NAMES, Company, Context, between, pick
 
 INCOME_ACCOUNT = {"value": "79", "name": "Sales of Product Income"}
 FEE_ITEMS = (("Shipping & Handling", "SHIP", 4500), ("Expedite Fee", "EXP", 15000))
@@ -47,6 +47,14 @@ class Txn:
     @property
     def total(self) -> int:
         return 0 if self.voided else sum(qty * unit for _, _, qty, unit in self.lines)
+
+
+LINE_IDS = tuple(str(n) for n in range(64))
+
+
+def _home_cents(cents: int, rate: Decimal) -> int:
+    """Home-currency cents of a document amount, half up (= HomeTotalAmt to the cent)."""
+    return int((Decimal(cents) * rate).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
 
 
 def _month_end(day: date) -> date:
@@ -119,7 +127,7 @@ class Biller:
 
     def note_for(self, opp: dict) -> str:
         rng = self.rng
-        style = rng.randrange(6)
+        style = int(rng.random() * 6)
         if style == 0:
             return opp["Id"]
         if style == 1:
@@ -127,9 +135,9 @@ class Biller:
         if style == 2:
             return f"Salesforce opportunity {opp['Id']} ({opp['Name']})"
         if style == 3:
-            return f"PO {rng.randint(1000, 99999)} / {opp['Id']}"
+            return f"PO {between(rng, 1000, 99999)} / {opp['Id']}"
         if style == 4:
-            return f"Opp: {opp['Id']} - keyed by {rng.choice(('AP', 'JS', 'MK', 'finance'))}"
+            return f"Opp: {opp['Id']} - keyed by {pick(rng, ('AP', 'JS', 'MK', 'finance'))}"
         return f"{opp['Name']}\nRef {opp['Id']}"
 
     def opp_lines(self, items: list[dict], to_currency: str, from_currency: str) -> list[tuple]:
@@ -141,7 +149,7 @@ class Biller:
         return lines
 
     def same_month_day(self, close: date) -> date:
-        day = close + timedelta(days=self.rng.choice((0, 0, 1, 2, 3, 5, 7, 10)))
+        day = close + timedelta(days=pick(self.rng, (0, 0, 1, 2, 3, 5, 7, 10)))
         return min(day, _month_end(close), self.ctx.as_of)
 
     def intend(self, month_day: date, opp_id: str | None, invoice: Txn | None, category: str) -> None:
@@ -177,9 +185,9 @@ class Biller:
         elif plan == "TIMING_DIFFERENCE":
             next_month = _month_end(close) + timedelta(days=1)
             if next_month <= as_of and rng.random() < 0.8:
-                day = min(next_month + timedelta(days=rng.randint(0, 9)), as_of)
+                day = min(next_month + timedelta(days=between(rng, 0, 9)), as_of)
             else:  # invoiced in advance, before the deal was marked won
-                day = close.replace(day=1) - timedelta(days=rng.randint(1, 10))
+                day = close.replace(day=1) - timedelta(days=between(rng, 1, 10))
             invoice = self.invoice_for(opp, customer_id, day, lines)
             self.intend(close, opp_id, invoice, plan)
             self.intend(day, opp_id, invoice, plan)
@@ -189,38 +197,38 @@ class Biller:
                 amount = opp["Amount"]
                 typed = (amount / 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP) * 100
                 if abs(typed - amount) <= Decimal("0.01"):
-                    typed = amount + rng.choice((-1, 1)) * self.ctx.cents(rng.randint(5000, 50000))
+                    typed = amount + pick(rng, (-1, 1)) * self.ctx.cents(between(rng, 5000, 50000))
                 if typed <= 0:
                     typed = amount * 2
                 opp["Amount"] = typed.quantize(Decimal("0.01"))
                 self.amount_line_mismatch.append(opp_id)
             elif rng.random() < 0.5:
-                fee_item = self.items[rng.choice(FEE_ITEMS)[1]]
+                fee_item = self.items[pick(rng, FEE_ITEMS)[1]]
                 lines.append((fee_item, fee_item["Name"], 1, _convert(int(fee_item["UnitPrice"] * 100), "USD", customer_currency)))
             else:
-                n = rng.randrange(len(lines))
+                n = int(rng.random() * len(lines))
                 item, desc, qty, unit = lines[n]
-                changed = unit * rng.choice((85, 90, 95, 105, 110)) // 100
+                changed = unit * pick(rng, (85, 90, 95, 105, 110)) // 100
                 lines[n] = (item, desc, qty, changed if changed != unit else unit + 100)
             self.intend(close, opp_id, self.invoice_for(opp, customer_id, day, lines), plan)
         elif plan == "PARTIALLY_INVOICED":
-            keep = rng.randint(1, len(lines) - 1)
+            keep = between(rng, 1, len(lines) - 1)
             self.intend(close, opp_id, self.invoice_for(opp, customer_id, day, lines[:keep]), plan)
         elif plan == "CREDITED":
             invoice = self.invoice_for(opp, customer_id, day, lines)
-            credit_day = min(day + timedelta(days=rng.randint(3, 45)), as_of)
+            credit_day = min(day + timedelta(days=between(rng, 3, 45)), as_of)
             memo = self.txn("CreditMemo", credit_day, customer_id)
             memo.invoice = invoice
             invoice.credit = memo
-            item, desc, qty, unit = rng.choice(lines)
-            share = rng.choice((100, 100, 50, 20, 10))
+            item, desc, qty, unit = pick(rng, lines)
+            share = pick(rng, (100, 100, 50, 20, 10))
             credit_cents = max(1, qty * unit * share // 100)
             memo.lines = [(item, f"Credit: {desc}", 1, credit_cents)]
             memo.note = f"Credit against invoice for {opp['Name']}"
             self.intend(close, opp_id, invoice, plan)
         elif plan == "DUPLICATE_INVOICE":
             first = self.invoice_for(opp, customer_id, day, lines)
-            second_day = min(day + timedelta(days=rng.choice((0, 1, 3, 7, 14, 25))), as_of)
+            second_day = min(day + timedelta(days=pick(rng, (0, 1, 3, 7, 14, 25))), as_of)
             second = self.invoice_for(opp, customer_id, second_day, list(lines))
             self.intend(close, opp_id, first, plan)
             self.intend(second_day, opp_id, second, plan)
@@ -231,7 +239,7 @@ class Biller:
         elif plan == "VOIDED_REISSUED":
             voided = self.invoice_for(opp, customer_id, day, list(lines))
             self.void(voided)
-            again = min(day + timedelta(days=rng.randint(0, 5)), _month_end(close), as_of)
+            again = min(day + timedelta(days=between(rng, 0, 5)), _month_end(close), as_of)
             reissued = self.invoice_for(opp, customer_id, again, lines)
             self.intend(close, opp_id, reissued, "MATCHED")
             self.intend(day, opp_id, voided, "VOIDED_OR_DELETED")
@@ -245,7 +253,7 @@ class Biller:
 
     def void(self, invoice: Txn) -> None:
         invoice.voided = True
-        invoice.void_day = min(invoice.day + timedelta(days=self.rng.randint(0, 6)), self.ctx.as_of)
+        invoice.void_day = min(invoice.day + timedelta(days=between(self.rng, 0, 6)), self.ctx.as_of)
         invoice.note = f"Voided - {invoice.note}"
 
     def wrong_customer(self, company: Company) -> str:
@@ -255,7 +263,7 @@ class Biller:
             if sibling.qb_customers:
                 return sibling.qb_customers[0]
         billable = self.billable
-        start = self.rng.randrange(len(billable))
+        start = int(self.rng.random() * len(billable))
         for n in range(len(billable)):
             co = billable[(start + n) % len(billable)]
             if co is not company and co.currency == company.currency:
@@ -271,9 +279,9 @@ class Biller:
     def random_lines(self, currency: str) -> list[tuple]:
         rng = self.rng
         products = [i for key, i in self.items.items() if i["Active"] and key not in {s for _, s, _ in FEE_ITEMS}]
-        chosen = rng.sample(products, min(len(products), rng.choice((1, 1, 2, 3))))
+        chosen = rng.sample(products, min(len(products), pick(rng, (1, 1, 2, 3))))
         return [
-            (item, item["Name"], rng.choice((1, 1, 2, 4, 10)), _convert(int(item["UnitPrice"] * 100), "USD", currency))
+            (item, item["Name"], pick(rng, (1, 1, 2, 4, 10)), _convert(int(item["UnitPrice"] * 100), "USD", currency))
             for item in chosen
         ]
 
@@ -283,18 +291,18 @@ class Biller:
         as_of = self.ctx.as_of
         planned = len(self.invoices)
         targets = [co for co in self.billable if not co.sf_accounts]
-        orphans = [(co, rng.randint(1, 4)) for co in targets]
+        orphans = [(co, between(rng, 1, 4)) for co in targets]
         extra = max(2, planned * 3 // 100)
-        orphans += [(rng.choice(self.billable), 1) for _ in range(extra)]
+        orphans += [(pick(rng, self.billable), 1) for _ in range(extra)]
         notes = (None, None, "PO {n}", "Hand-keyed", "Consulting hours {n}", "Replacement parts")
         for company, count in orphans:
             for _ in range(count):
-                day = as_of - timedelta(days=rng.randint(0, 540))
-                customer_id = rng.choice(company.qb_customers) if rng.random() < 0.3 else company.qb_customers[0]
+                day = as_of - timedelta(days=between(rng, 0, 540))
+                customer_id = pick(rng, company.qb_customers) if rng.random() < 0.3 else company.qb_customers[0]
                 invoice = self.txn("Invoice", day, customer_id)
                 invoice.lines = self.random_lines(company.currency)
-                note = rng.choice(notes)
-                invoice.note = note.format(n=rng.randint(1000, 99999)) if note else None
+                note = pick(rng, notes)
+                invoice.note = note.format(n=between(rng, 1000, 99999)) if note else None
                 if rng.random() < 0.08:
                     invoice.note = invoice.note or "Entered twice"
                     self.void(invoice)
@@ -336,19 +344,19 @@ class Biller:
             if outcome == "open":
                 continue
             terms = (due - invoice.day).days
-            pay_day = min(invoice.day + timedelta(days=rng.randint(0, terms + 25)), as_of)
+            pay_day = min(invoice.day + timedelta(days=between(rng, 0, terms + 25)), as_of)
             if outcome == "partial":
-                amount = total * rng.randint(20, 80) // 100
+                amount = total * between(rng, 20, 80) // 100
                 if amount > 0:
                     self.payment(invoice, pay_day, amount)
                 continue
             if rng.random() < 0.1 and total > 100:
-                first = total * rng.choice((25, 50)) // 100
+                first = total * pick(rng, (25, 50)) // 100
                 self.payment(invoice, pay_day, first)
-                second_day = min(pay_day + timedelta(days=rng.randint(5, 30)), as_of)
+                second_day = min(pay_day + timedelta(days=between(rng, 5, 30)), as_of)
                 self.payment(invoice, second_day, total - first)
             elif rng.random() < 0.04:
-                self.payment(invoice, pay_day, total, overpaid=rng.choice((100, 2500, 10000, total // 10 + 1)))
+                self.payment(invoice, pay_day, total, overpaid=pick(rng, (100, 2500, 10000, total // 10 + 1)))
             else:
                 self.payment(invoice, pay_day, total)
 
@@ -356,7 +364,7 @@ class Biller:
         payment = self.txn("Payment", day, invoice.customer["Id"])
         payment.paid = [(invoice, cents)]
         payment.unapplied = overpaid
-        payment.ref_num = str(self.rng.randint(1000, 999999)) if self.rng.random() < 0.7 else None
+        payment.ref_num = str(between(self.rng, 1000, 999999)) if self.rng.random() < 0.7 else None
         invoice.payments.append(payment)
 
     # --- ids and rendering ----------------------------------------------------------------
@@ -395,7 +403,7 @@ class Biller:
             for n, (item, desc, qty, unit) in enumerate(t.lines, start=1):
                 lines.append(
                     {
-                        "Id": str(n),
+                        "Id": LINE_IDS[n] if n < len(LINE_IDS) else str(n),
                         "LineNum": n,
                         "Description": desc,
                         "Amount": cents(0 if t.voided else qty * unit),
@@ -404,7 +412,6 @@ class Biller:
                             "ItemRef": {"value": item["Id"], "name": item["Name"]},
                             "Qty": 0 if t.voided else qty,
                             "UnitPrice": cents(unit),
-                            "TaxCodeRef": {"value": "NON"},
                         },
                     }
                 )
@@ -423,8 +430,7 @@ class Biller:
                 "Line": lines,
                 "TotalAmt": cents(total),
                 "Balance": cents(balance),
-                "HomeTotalAmt": (cents(total) * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
-                "HomeBalance": (cents(balance) * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+                "HomeTotalAmt": cents(_home_cents(total, rate)),
                 "LinkedTxn": [{"TxnId": p.id, "TxnType": "Payment"} for p in t.payments],
                 "EmailStatus": "EmailSent" if ctx.rng.random() < 0.7 else "NotSet",
                 "PrintStatus": "NotSet",
@@ -473,7 +479,7 @@ class Biller:
                         "TotalAmt": cents(total),
                         "RemainingCredit": cents(remaining),
                         "Balance": cents(remaining),
-                        "HomeTotalAmt": (cents(total) * rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP),
+                        "HomeTotalAmt": cents(_home_cents(total, rate)),
                         "InvoiceRef": {"value": t.invoice.id},
                         "PrivateNote": t.note,
                         "domain": "QBO",

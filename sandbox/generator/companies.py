@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sandbox.generator import mess
-from sandbox.generator.context import CURRENCY_NAMES, Company, Context
+from sandbox.generator.context import CURRENCY_NAMES, Company, Context, between, pick
 from sandbox.generator.pools import BRANDS, INDUSTRIES, STREET_TYPES
 
 SUFFIXES = {
@@ -29,9 +29,9 @@ def _pick_location(ctx: Context):
     rng = ctx.rng
     roll = rng.random()
     if roll < 0.85:
-        return rng.choice(ctx.pools.us_locations)
+        return pick(rng, ctx.pools.us_locations)
     currency = "EUR" if roll < 0.91 else ("GBP" if roll < 0.96 else "CAD")
-    return rng.choice(ctx.pools.foreign_locations[currency])
+    return pick(rng, ctx.pools.foreign_locations[currency])
 
 
 def _stem(ctx: Context, base: str | None) -> tuple[str, str]:
@@ -41,14 +41,14 @@ def _stem(ctx: Context, base: str | None) -> tuple[str, str]:
     if base is None:
         pattern = rng.random()
         if pattern < 0.55:
-            base = rng.choice(surnames)
+            base = pick(rng, surnames)
         elif pattern < 0.7:
-            base = f"{rng.choice(surnames)} & {rng.choice(surnames)}"
+            base = f"{pick(rng, surnames)} & {pick(rng, surnames)}"
         elif pattern < 0.85:
-            base = rng.choice(BRANDS)
+            base = pick(rng, BRANDS)
         else:
-            base = f"{rng.choice(surnames)}-{rng.choice(surnames)}"
-    industry = rng.choice(INDUSTRIES)
+            base = f"{pick(rng, surnames)}-{pick(rng, surnames)}"
+    industry = pick(rng, INDUSTRIES)
     roll = rng.random()
     if roll < 0.1:
         stem = f"{base} {industry} International"
@@ -69,12 +69,12 @@ def make_companies(ctx: Context) -> None:
     companies: list[Company] = []
     for index in range(ctx.profile.companies):
         company = Company(index)
-        sibling = companies[rng.randrange(len(companies))] if companies and rng.random() < 0.06 else None
+        sibling = companies[int(rng.random() * len(companies))] if companies and rng.random() < 0.06 else None
         for attempt in range(50):
             base, stem = _stem(ctx, sibling.stem.split(" ")[0] if sibling and attempt < 10 else None)
             key = mess.slug(stem)
             if attempt > 25:
-                stem, key = f"{stem} {rng.choice(BRANDS)}", key + "x"
+                stem, key = f"{stem} {pick(rng, BRANDS)}", key + "x"
             if key not in seen:
                 break
         seen.add(key)
@@ -85,23 +85,23 @@ def make_companies(ctx: Context) -> None:
         else:
             company.location = _pick_location(ctx)
         company.currency = company.location.currency
-        suffix = rng.choice(SUFFIXES[company.currency])
+        suffix = pick(rng, SUFFIXES[company.currency])
         the = "The " if rng.random() < 0.03 else ""
         company.name = f"{the}{stem} {suffix}".strip()
         company.domain = mess.slug(stem)[:40] + "." + company.location.tld
-        company.street_no = rng.randint(1, 9999)
+        company.street_no = between(rng, 1, 9999)
         if company.currency in ("USD",):
-            company.street = rng.choice(ctx.pools.street_bases)
+            company.street = pick(rng, ctx.pools.street_bases)
         else:
-            company.street = rng.choice(ctx.pools.foreign_streets[company.currency])
-        company.street_type = rng.choice(STREET_TYPES)
-        company.unit = str(rng.choice((100, 110, 200, 210, 250, 300, 400, 500, 1200))) if rng.random() < 0.35 else None
+            company.street = pick(rng, ctx.pools.foreign_streets[company.currency])
+        company.street_type = pick(rng, STREET_TYPES)
+        company.unit = str(pick(rng, (100, 110, 200, 210, 250, 300, 400, 500, 1200))) if rng.random() < 0.35 else None
         if company.location.phone_cc == "1":
-            company.phone_area = rng.choice(ctx.pools.area_codes)
-            company.phone_local = f"{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"
+            company.phone_area = pick(rng, ctx.pools.area_codes)
+            company.phone_local = f"{between(rng, 200, 999)}{between(rng, 0, 9999):04d}"
         else:
-            company.phone_area = str(rng.randint(20, 89))
-            company.phone_local = str(rng.randint(100000, 99999999))
+            company.phone_area = str(between(rng, 20, 89))
+            company.phone_local = str(between(rng, 100000, 99999999))
         roll = rng.random()
         company.in_sf = roll < 0.92
         company.in_qbo = roll >= 0.10
@@ -140,15 +140,15 @@ def make_accounts(ctx: Context) -> None:
         roll = rng.random()
         copies = 1 + (roll < 0.07) + (roll < 0.015)
         merged = 1 if rng.random() < 0.015 else 0
-        owner = rng.choice(users)
+        owner = pick(rng, users)
         for copy in range(copies + merged):
             deleted = copy >= copies
             name = company.name if copy == 0 and rng.random() < 0.5 else mess.vary_name(rng, company.name, 1 + (copy > 0))
             loc = company.location
-            created = ctx.stamp(start + timedelta(days=rng.randrange(1100)))
-            modified = ctx.stamp(created.date() + timedelta(days=rng.randrange(90)))
+            created = ctx.stamp(start + timedelta(days=int(rng.random() * 1100)))
+            modified = ctx.stamp(created.date() + timedelta(days=int(rng.random() * 90)))
             account_id = ctx.sf_ids.next("Account")
-            country = loc.country if loc.country != "USA" else rng.choice(("USA", "United States", "US", "USA"))
+            country = loc.country if loc.country != "USA" else pick(rng, ("USA", "United States", "US", "USA"))
             accounts.append(
                 {
                     "Id": account_id,
@@ -162,7 +162,7 @@ def make_accounts(ctx: Context) -> None:
                     if rng.random() > 0.1
                     else None,
                     "Website": mess.render_website(rng, company.domain) if rng.random() > 0.15 else None,
-                    "OwnerId": owner if copy == 0 else rng.choice(users),
+                    "OwnerId": owner if copy == 0 else pick(rng, users),
                     "QBO_Customer_Id__c": None,
                     "CurrencyIsoCode": company.currency,
                     "IsDeleted": deleted,
@@ -174,13 +174,13 @@ def make_accounts(ctx: Context) -> None:
             (company.sf_deleted_accounts if deleted else company.sf_accounts).append(account_id)
             if deleted:
                 continue
-            for _ in range(rng.choice((1, 1, 2, 2, 3))):
-                first = rng.choice(ctx.pools.first_names)
-                last = rng.choice(ctx.pools.surnames)
-                local = rng.choice((f"{first}.{last}", f"{first[0]}{last}", first)).lower().replace(" ", "")
+            for _ in range(pick(rng, (1, 1, 2, 2, 3))):
+                first = pick(rng, ctx.pools.first_names)
+                last = pick(rng, ctx.pools.surnames)
+                local = pick(rng, (f"{first}.{last}", f"{first[0]}{last}", first)).lower().replace(" ", "")
                 email = f"{local}@{company.domain}"
                 company.contact_emails.append(email)
-                c_created = ctx.stamp(created.date() + timedelta(days=rng.randrange(60)))
+                c_created = ctx.stamp(created.date() + timedelta(days=int(rng.random() * 60)))
                 contacts.append(
                     {
                         "Id": ctx.sf_ids.next("Contact"),
@@ -230,10 +230,10 @@ def _bill_addr(ctx: Context, company: Company, name: str, addr_id: str) -> dict:
     addr["CountrySubDivisionCode"] = loc.region
     postal = loc.postal
     if loc.country == "USA" and rng.random() < 0.1:
-        postal = f"{postal}-{rng.randint(1000, 9999)}"
+        postal = f"{postal}-{between(rng, 1000, 9999)}"
     if rng.random() > 0.08:
         addr["PostalCode"] = postal
-    country = loc.country if loc.country != "USA" else rng.choice(("US", "USA", "United States"))
+    country = loc.country if loc.country != "USA" else pick(rng, ("US", "USA", "United States"))
     if rng.random() > 0.1:
         addr["Country"] = country
     return addr
@@ -252,17 +252,17 @@ def make_customers(ctx: Context) -> None:
         copies = 1 + (roll < 0.05) + (roll < 0.01)
         for copy in range(copies):
             if copy == 0:
-                changes = rng.choice((0, 0, 0, 0, 1, 1, 1, 2, 2, 3))
+                changes = pick(rng, (0, 0, 0, 0, 1, 1, 1, 2, 2, 3))
             else:
-                changes = rng.choice((1, 1, 2))
+                changes = pick(rng, (1, 1, 2))
             name = mess.vary_name(rng, company.name, changes) if changes else company.name
             display = name
             while display.lower() in display_names:  # QBO refuses a second customer with the same name
-                display = f"{name} ({rng.choice(('2', 'old', 'AP', 'billing', 'HQ', rng.randint(3, 99)))})"
+                display = f"{name} ({pick(rng, ('2', 'old', 'AP', 'billing', 'HQ', between(rng, 3, 99)))})"
             display_names.add(display.lower())
             customer_id = ctx.qbo_ids.next("Customer", start=58)
             addr_ids += 1
-            created = ctx.stamp(start + timedelta(days=rng.randrange(560)))
+            created = ctx.stamp(start + timedelta(days=int(rng.random() * 560)))
             loc = company.location
             customer = {
                 "Id": customer_id,
@@ -292,9 +292,9 @@ def make_customers(ctx: Context) -> None:
                 }
             if rng.random() > 0.15:
                 if company.contact_emails and rng.random() < 0.4:
-                    email = rng.choice(company.contact_emails)
+                    email = pick(rng, company.contact_emails)
                 else:
-                    email = f"{rng.choice(('ap', 'accounts', 'billing', 'invoices', 'finance'))}@{company.domain}"
+                    email = f"{pick(rng, ('ap', 'accounts', 'billing', 'invoices', 'finance'))}@{company.domain}"
                 customer["PrimaryEmailAddr"] = {"Address": email}
             if rng.random() > 0.3:
                 customer["WebAddr"] = {"URI": mess.render_website(rng, company.domain)}

@@ -42,6 +42,16 @@ CURRENCY_NAMES = {
 HISTORY_DAYS = 540  # ~18 months of closed opportunities
 
 
+def pick(rng: random.Random, seq):
+    """`rng.choice` without its pure-Python rejection sampling: 4x faster in the hot loops."""
+    return seq[int(rng.random() * len(seq))]
+
+
+def between(rng: random.Random, low: int, high: int) -> int:
+    """`rng.randint` (inclusive), the fast way."""
+    return low + int(rng.random() * (high - low + 1))
+
+
 class Company:
     """One real-world company; the records in each system are renderings of it."""
 
@@ -76,6 +86,7 @@ class Context:
     plans: dict[str, str] = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
     _decimal_cache: dict = field(default_factory=dict)
+    _midnights: dict = field(default_factory=dict)
 
     def __post_init__(self):
         # Nothing is stamped later than the start of the as-of day: when as_of is today, a
@@ -84,11 +95,11 @@ class Context:
 
     def stamp(self, day: date, hour_from: int = 8, hour_to: int = 19) -> datetime:
         """A UTC timestamp on `day` during working hours, never after `latest`."""
-        rng = self.rng
-        moment = datetime(
-            day.year, day.month, day.day, rng.randint(hour_from, hour_to - 1), rng.randrange(60), rng.randrange(60),
-            tzinfo=UTC,
-        )
+        midnight = self._midnights.get(day)
+        if midnight is None:
+            midnight = self._midnights[day] = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        seconds = hour_from * 3600 + int(self.rng.random() * (hour_to - hour_from) * 3600)
+        moment = midnight + timedelta(seconds=seconds)
         return moment if moment <= self.latest else self.latest
 
     @staticmethod

@@ -9,6 +9,8 @@ from __future__ import annotations
 import random
 import re
 
+from sandbox.generator.context import between, pick
+
 ABBREVIATIONS = (
     ("International", "Intl"),
     ("Corporation", "Corp"),
@@ -55,13 +57,13 @@ def typo(rng: random.Random, text: str) -> str:
     candidates = [i for i, w in enumerate(words) if len(w) >= 5 and w.isalpha()]
     if not candidates:
         return text
-    index = rng.choice(candidates)
+    index = pick(rng, candidates)
     word = words[index]
-    pos = rng.randrange(1, len(word) - 1)  # first letters are rarely mistyped
-    kind = rng.randrange(4)
+    pos = between(rng, 1, len(word) - 2)  # first letters are rarely mistyped
+    kind = int(rng.random() * 4)
     if kind == 0:
         lower = word[pos].lower()
-        repl = rng.choice(_KEYBOARD_NEIGHBOURS.get(lower, "e"))
+        repl = pick(rng, _KEYBOARD_NEIGHBOURS.get(lower, "e"))
         word = word[:pos] + (repl.upper() if word[pos].isupper() else repl) + word[pos + 1 :]
     elif kind == 1:
         word = word[:pos] + word[pos + 1 :]
@@ -83,7 +85,7 @@ def _split_suffix(name: str, suffixes) -> tuple[str, str]:
 
 def change_suffix(rng: random.Random, name: str) -> str:
     stem, suffix = _split_suffix(name, SUFFIX_SWAPS)
-    replacement = rng.choice(SUFFIX_SWAPS.get(suffix, ("",)))
+    replacement = pick(rng, SUFFIX_SWAPS.get(suffix, ("",)))
     if not replacement:
         return stem
     return stem + replacement if replacement.startswith(",") else f"{stem} {replacement}"
@@ -98,18 +100,18 @@ def abbreviate(rng: random.Random, name: str) -> str:
         options.append((" and ", " & "))
     if not options:
         return name
-    old, new = rng.choice(options)
+    old, new = pick(rng, options)
     if old.strip() == old:
         return re.sub(rf"\b{re.escape(old)}\b", new, name, count=1)
     return name.replace(old, new, 1)
 
 
 def change_case(rng: random.Random, name: str) -> str:
-    return rng.choice((name.upper(), name.lower(), name.title()))
+    return pick(rng, (name.upper(), name.lower(), name.title()))
 
 
 def punctuation(rng: random.Random, name: str) -> str:
-    choice = rng.randrange(3)
+    choice = int(rng.random() * 3)
     if choice == 0 and "." in name:
         return name.replace(".", "")
     if choice == 1 and "-" in name:
@@ -145,7 +147,7 @@ UNIT_STYLES = ("Suite {n}", "Ste {n}", "Ste. {n}", "#{n}", "Unit {n}")
 def render_unit(rng: random.Random, unit: str | None) -> str | None:
     if not unit:
         return None
-    return rng.choice(UNIT_STYLES).format(n=unit)
+    return pick(rng, UNIT_STYLES).format(n=unit)
 
 
 def render_us_street(rng: random.Random, number: int, base: str, street_type: tuple[str, str], abbreviated: bool) -> str:
@@ -168,7 +170,7 @@ def render_phone(rng: random.Random, cc: str, area: str, local: str) -> str:
     """`local` is 7 digits for North America, 6-8 digits elsewhere."""
     if cc == "1":
         a, b = local[:3], local[3:]
-        return rng.choice(
+        return pick(rng, 
             (
                 f"({area}) {a}-{b}",
                 f"{area}-{a}-{b}",
@@ -176,10 +178,10 @@ def render_phone(rng: random.Random, cc: str, area: str, local: str) -> str:
                 f"+1 {area} {a} {b}",
                 f"{area}{a}{b}",
                 f"1-{area}-{a}-{b}",
-                f"({area}) {a}-{b} x{rng.randint(10, 299)}",
+                f"({area}) {a}-{b} x{between(rng, 10, 299)}",
             )
         )
-    return rng.choice(
+    return pick(rng, 
         (
             f"+{cc} {area} {local}",
             f"0{area} {local}",
@@ -190,7 +192,7 @@ def render_phone(rng: random.Random, cc: str, area: str, local: str) -> str:
 
 
 def render_website(rng: random.Random, domain: str) -> str:
-    return rng.choice(
+    return pick(rng, 
         (f"www.{domain}", f"https://www.{domain}", f"http://{domain}", domain, f"https://{domain}/", f"http://www.{domain}")
     )
 

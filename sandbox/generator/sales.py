@@ -11,7 +11,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from ledgerlink.reconcile.rules import DEFAULT_RATES
-from sandbox.generator.context import HISTORY_DAYS, Context
+from sandbox.generator.context import HISTORY_DAYS, Context, between, pick
 
 PRODUCT_KINDS = (
     # (name, family, code, USD list prices per tier)
@@ -47,7 +47,7 @@ def make_users(ctx: Context) -> None:
     rng = ctx.rng
     users = []
     for n in range(ctx.profile.users):
-        first, last = rng.choice(ctx.pools.first_names), rng.choice(ctx.pools.surnames)
+        first, last = pick(rng, ctx.pools.first_names), pick(rng, ctx.pools.surnames)
         created = ctx.stamp(ctx.as_of - timedelta(days=1500 - n))
         users.append(
             {
@@ -170,7 +170,7 @@ def make_opportunities(ctx: Context) -> None:
     pricebook_id = sf["Pricebook2"][0]["Id"]
     for _ in range(ctx.profile.opportunities):
         company = rng.choices(buyers, cum_weights=cumulative)[0]
-        account_id = company.sf_accounts[0] if rng.random() < 0.85 else rng.choice(company.sf_accounts)
+        account_id = company.sf_accounts[0] if rng.random() < 0.85 else pick(rng, company.sf_accounts)
         account_name = accounts[account_id]["Name"]
         roll = rng.random()
         deleted = rng.random() < 0.006
@@ -179,30 +179,30 @@ def make_opportunities(ctx: Context) -> None:
         elif roll < 0.6:
             stage, probability, won, closed = "Closed Lost", 0, False, True
         else:
-            stage, probability = rng.choice(OPEN_STAGES)
+            stage, probability = pick(rng, OPEN_STAGES)
             won, closed = False, False
         if closed:
             close_date = as_of - timedelta(days=int(rng.random() ** 0.9 * HISTORY_DAYS))
         else:
-            close_date = as_of + timedelta(days=rng.randint(-10, 120))
+            close_date = as_of + timedelta(days=between(rng, -10, 120))
         currency = company.currency
         plan = None
         if won and not deleted and company.qb_customers:
             plan = _choose_plan(ctx, (as_of - close_date).days, forced)
             if plan == "CURRENCY_DIFFERENCE":
-                currency = rng.choice([c for c in CURRENCIES if c != company.currency])
+                currency = pick(rng, [c for c in CURRENCIES if c != company.currency])
         if plan != "CURRENCY_DIFFERENCE" and rng.random() < 0.04:
-            currency = rng.choice(CURRENCIES)  # quoted in the buyer's preferred currency
+            currency = pick(rng, CURRENCIES)  # quoted in the buyer's preferred currency
             if plan and plan not in _BEATS_CURRENCY and currency != company.currency:
                 plan = "CURRENCY_DIFFERENCE"
         n_lines = rng.choices((1, 2, 3, 4), (35, 35, 20, 10))[0]
         if plan == "PARTIALLY_INVOICED":
             n_lines = max(n_lines, 2)
-        created = ctx.stamp(close_date - timedelta(days=rng.randint(7, 150)))
+        created = ctx.stamp(close_date - timedelta(days=between(rng, 7, 150)))
         if closed:
-            modified = ctx.stamp(close_date + timedelta(days=rng.randint(0, 3)))
+            modified = ctx.stamp(close_date + timedelta(days=between(rng, 0, 3)))
         else:
-            modified = ctx.stamp(created.date() + timedelta(days=rng.randint(0, max(1, (as_of - created.date()).days))))
+            modified = ctx.stamp(created.date() + timedelta(days=between(rng, 0, max(1, (as_of - created.date()).days))))
         if modified < created:
             modified = created
         opp_id = ctx.sf_ids.next("Opportunity")
@@ -212,10 +212,10 @@ def make_opportunities(ctx: Context) -> None:
             entry = entry_of[(product["Id"], currency)]
             list_cents = int(entry["UnitPrice"] * 100)
             if rng.random() < 0.15:
-                unit_cents = int(list_cents * (100 - rng.choice((5, 10, 12.5, 15, 20))) / 100)
+                unit_cents = int(list_cents * (100 - pick(rng, (5, 10, 12.5, 15, 20))) / 100)
             else:
                 unit_cents = list_cents
-            quantity = rng.choice((1, 1, 1, 2, 3, 5, 10, 12, 20, 25, 50)) if product["Family"] != "Services" else rng.randint(1, 12)
+            quantity = pick(rng, (1, 1, 1, 2, 3, 5, 10, 12, 20, 25, 50)) if product["Family"] != "Services" else between(rng, 1, 12)
             total_cents = unit_cents * quantity
             amount_cents += total_cents
             items.append(
@@ -225,7 +225,7 @@ def make_opportunities(ctx: Context) -> None:
                     "PricebookEntryId": entry["Id"],
                     "Product2Id": product["Id"],
                     "ProductCode": product["ProductCode"],
-                    "Name": f"{product['Name']}",
+                    "Name": product["Name"],
                     "Quantity": cents(quantity * 100),
                     "UnitPrice": cents(unit_cents),
                     "ListPrice": entry["UnitPrice"],
@@ -240,7 +240,7 @@ def make_opportunities(ctx: Context) -> None:
             )
         if not closed and not deleted and rng.random() < 0.02:
             # A line someone removed again: deleted, and no longer part of the amount.
-            product = rng.choice(products)
+            product = pick(rng, products)
             entry = entry_of[(product["Id"], currency)]
             items.append(
                 {
@@ -263,13 +263,13 @@ def make_opportunities(ctx: Context) -> None:
                 }
             )
         short = account_name.split(",")[0]
-        kind = rng.choice(("", "", " - Renewal", " - Expansion", " - New Business", f" - {chosen[0]['Name']}"))
+        kind = pick(rng, ("", "", " - Renewal", " - Expansion", " - New Business", f" - {chosen[0]['Name']}"))
         opportunities.append(
             {
                 "Id": opp_id,
                 "Name": f"{short}{kind or ' - ' + chosen[0]['Name']}",
                 "AccountId": account_id,
-                "OwnerId": accounts[account_id]["OwnerId"] if rng.random() < 0.8 else rng.choice(users),
+                "OwnerId": accounts[account_id]["OwnerId"] if rng.random() < 0.8 else pick(rng, users),
                 "StageName": stage,
                 "Probability": probability,
                 "IsWon": won,
