@@ -100,14 +100,14 @@ class Sender:
     """Drains `sync.outbox` through one QBO client. One instance per run."""
 
     def __init__(self, database_url: str, client, *, max_attempts: int = 5, run_id: str | None = None,
-                 skip_ids: set[int] | None = None, workers: int = 1, batch_size: int = BATCH_SIZE):
+                 skip_opportunities: set[str] | None = None, workers: int = 1, batch_size: int = BATCH_SIZE):
         if not 1 <= batch_size <= BATCH_SIZE:
             raise ValueError(f"batch_size must be 1-{BATCH_SIZE}")
         self.database_url = database_url
         self.client = client
         self.max_attempts = max_attempts
         self.run_id = run_id or f"adhoc-{uuid.uuid4()}"
-        self.skip_ids = sorted(skip_ids or ())
+        self.skip_opportunities = sorted(skip_opportunities or ())
         self.workers = max(1, workers)
         self.batch_size = batch_size
         self.result = SendResult(self.run_id)
@@ -166,7 +166,8 @@ class Sender:
         """Pick the next rows and persist them as an open batch, in one transaction."""
         with conn.transaction():
             rows = _fetch(conn, read_sql("load/claim_batch.sql"), {
-                "phase": phase, "run_id": self.run_id, "skip": self.skip_ids, "limit": self.batch_size})
+                "phase": phase, "run_id": self.run_id, "skip_opportunities": self.skip_opportunities,
+                "limit": self.batch_size})
             if not rows:
                 return None
             items, members = [], []
@@ -297,7 +298,11 @@ def _fetch(conn, statement: str, params: dict | None = None) -> list[dict]:
 
 
 def send_outbox(database_url: str, client, *, max_attempts: int, run_id: str | None = None,
-                skip_ids: set[int] | None = None, workers: int = 1) -> SendResult:
-    """Send every sendable outbox row; see the module docstring."""
-    return Sender(database_url, client, max_attempts=max_attempts, run_id=run_id, skip_ids=skip_ids,
-                  workers=workers).run()
+                skip_opportunities: set[str] | None = None, workers: int = 1) -> SendResult:
+    """Send every sendable outbox row; see the module docstring.
+
+    `skip_opportunities`: opportunity ids quarantined by the planned-invoice checks
+    (`open_quarantine_ids(conn, "sync.planned_invoices")`); their invoices wait.
+    """
+    return Sender(database_url, client, max_attempts=max_attempts, run_id=run_id,
+                  skip_opportunities=skip_opportunities, workers=workers).run()

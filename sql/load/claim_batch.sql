@@ -8,7 +8,13 @@ left join sync.outbox d on d.idempotency_key = o.depends_on
 where o.phase = %(phase)s
   and (o.status = 'pending' or (o.status = 'failed' and o.last_attempt_run is distinct from %(run_id)s))
   and (o.depends_on is null or d.status = 'sent')
-  and o.id <> all(%(skip)s)
+  -- Quarantined by the planned-invoice checks: the invoice, and a customer only those need.
+  and not (o.entity = 'Invoice' and o.source_id = any(%(skip_opportunities)s))
+  and not (o.phase = 1 and exists (select 1 from sync.outbox i where i.depends_on = o.idempotency_key)
+           and not exists (select 1 from sync.outbox i
+                           where i.depends_on = o.idempotency_key
+                             and i.status in ('pending', 'failed', 'in_flight', 'sent')
+                             and i.source_id <> all(%(skip_opportunities)s)))
 order by o.id
 limit %(limit)s
 for update of o skip locked

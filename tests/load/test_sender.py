@@ -62,9 +62,8 @@ def test_rejected_record_is_dead_lettered_and_the_rest_goes_on(conn, db_url, set
         pytest.skip("dataset plans no new customer")
     account, name = customers[0]
     # Somebody keys a customer of that name into QBO before the run: DisplayName must be unique.
-    sandbox.qbo.entities["Customer"]["9999"] = {"Id": "9999", "SyncToken": "0", "DisplayName": name,
-                                                "Active": True, "MetaData": {}}
     client = qbo_client(sandbox.env, db_url, time_scale=600)
+    client.request("POST", "customer", {"DisplayName": name}, request_id="keyed-by-hand")
     result = send_outbox(db_url, client, max_attempts=2, run_id="r1")
     code, message, status, attempts = conn.execute(
         "select error_code, error_message, status, attempts from sync.dead_letter where source_id = %s",
@@ -107,3 +106,30 @@ def test_open_batch_is_replayed_under_its_requestid(conn, db_url, settings, sand
     assert max(invoices_by_opp(sandbox.qbo).values()) <= 2  # the generator's own duplicates only
     for opp in conn.execute("select sf_opportunity_id from sync.invoice_xref").fetchall():
         assert invoices_by_opp(sandbox.qbo)[opp[0]] == 1
+
+
+def test_quarantined_invoice_waits_and_its_new_customer_is_not_created(conn, db_url, settings, sandbox_factory,
+                                                                        tiny):
+    sandbox = sandbox_factory(dataset=tiny, time_scale=600)
+    load_dataset(conn, tiny)
+    link_truth(conn, tiny)
+    plan_invoices(conn, settings, as_of=tiny.as_of)
+    checked = conn.execute("select opportunity_id, customer_id, display_name, doc_number, line_count,"
+                           " unmapped_item_count, currency, existing_invoice_id from sync.planned_invoice_check"
+                           " order by opportunity_id").fetchall()
+    assert checked and all(r[1] and r[2] and len(r[3]) <= 21 and r[4] >= 1 and r[5] == 0 and r[7] is None
+                           for r in checked)
+    needing_customer = conn.execute(
+        "select o.source_id, o.depends_on from sync.outbox o where o.entity = 'Invoice' and o.depends_on is not null"
+        " and o.status = 'pending' order by o.id limit 1").fetchone()
+    if needing_customer is None:
+        pytest.skip("dataset plans no new customer")
+    opp_id, customer_key = needing_customer
+    client = qbo_client(sandbox.env, db_url, time_scale=600)
+    send_outbox(db_url, client, max_attempts=3, skip_opportunities={opp_id})
+    status = dict(conn.execute("select idempotency_key, status from sync.outbox").fetchall())
+    assert status[f"invoice:{opp_id}:v1"] == "pending"
+    others = conn.execute("select count(*) from sync.outbox where depends_on = %s and source_id <> %s",
+                          [customer_key, opp_id]).fetchone()[0]
+    assert status[customer_key] == ("sent" if others else "pending")
+    assert invoices_by_opp(sandbox.qbo)[opp_id] == 0
