@@ -1,11 +1,13 @@
 """Blocking: which pairs are worth scoring, without ever comparing every pair.
 
-Each record gets several keys (name tokens, pairs of name tokens, token prefixes, postal code,
-phone, web/e-mail domain, street number + street name). Two records are compared when they
-share at least one key, so a typo in one field (or a missing field) does not hide a match the
-other keys still see. A key shared by too many records ("solutions", a big city's ZIP) says
-little and would explode the pair count, so blocks bigger than `max_block_pairs` are dropped;
-the more specific keys (token pairs, token + ZIP prefix) still cover those records.
+Each record gets several keys (name words, pairs of name words, word prefixes, distinctive
+word + place, postal code, phone, web/e-mail domain, street number + street name). Two records
+are compared when they share at least one key, so a typo in one field (or a missing field)
+does not hide a match the other keys still see. A key shared by too many records ("foods", a
+big city's ZIP) says little and would explode the pair count, so blocks with more pairs than
+their kind's cap are dropped; the more specific keys still cover those records.
+
+Keys are 64-bit hashes, so the joins run on integers, not strings.
 """
 
 from __future__ import annotations
@@ -14,8 +16,13 @@ from dataclasses import dataclass
 
 import polars as pl
 
-# Name words too common to identify anyone; they never form a key on their own.
-_GENERIC_TOKENS = {"and", "of", "the", "de", "la", "le", "du", "y", "et", "und", "&"}
+# Name words too common to identify anyone; they never form a key.
+_GENERIC_TOKENS = ["and", "of", "the", "de", "la", "le", "du", "y", "et", "und"]
+_DIRECTIONS = ["n", "s", "e", "w", "ne", "nw", "se", "sw"]
+
+KINDS = ("t", "tp", "tt", "tz", "tc", "zip", "ph", "dom", "st")
+# Composite keys combine weaker evidence, so their blocks are held smaller.
+COMPOSITE = frozenset({"tt", "tz", "tc"})
 
 
 @dataclass(frozen=True)
@@ -31,72 +38,97 @@ class BlockingStats:
         """Share of the full cross product that was NOT compared."""
         return 1.0 - self.candidate_pairs / self.full_pairs if self.full_pairs else 0.0
 
+    @property
+    def compared_share(self) -> float:
+        return self.candidate_pairs / self.full_pairs if self.full_pairs else 0.0
 
-def record_keys(frame: pl.DataFrame) -> pl.DataFrame:
-    """One row per (row index, blocking key); keys are prefixed with their kind (`t:`, `zip:`, ...)."""
+
+def record_keys(frame: pl.DataFrame, common_token_share: float = 0.002) -> pl.DataFrame:
+    """One row per (row index, key kind, hashed key).
+
+    Kinds: `t` a name word, `tp` the first four letters of a long name word (a typo late in the
+    word), `tt` two name words together (rare combinations of common words: "garcia|foods"),
+    `tz` / `tc` a distinctive name word with the ZIP prefix / the city, `zip`, `ph` (last seven
+    digits), `dom` (web or e-mail domain), `st` (street number + street name).
+
+    A word is distinctive unless more than `common_token_share` of the records (and at least
+    50) contain it: "foods" + city would join every food company in town, "garcia" + city is
+    nearly an identity.
+    """
     base = frame.select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
-        pl.col("n_core").str.split(" ").list.unique().alias("tokens"),
+        pl.col("n_core").str.split(" ").list.unique().alias("tok"),
         "n_postal", "n_phone", "n_email_domain", "n_web_domain", "n_street", "n_city",
     )
     tokens = (
-        base.select("row", "tokens", "n_postal", "n_city").explode("tokens").rename({"tokens": "tok"})
-        .filter((pl.col("tok").str.len_chars() >= 2) & ~pl.col("tok").is_in(list(_GENERIC_TOKENS)))
+        base.select("row", "tok", "n_postal", "n_city")
+        .explode("tok")
+        .filter((pl.col("tok").str.len_chars() >= 2) & ~pl.col("tok").is_in(_GENERIC_TOKENS))
     )
-    parts = [
-        tokens.select("row", key=pl.lit("t:") + pl.col("tok")),
-        # A typo late in a word still shares the word's first four letters.
-        tokens.filter(pl.col("tok").str.len_chars() >= 5).select("row", key=pl.lit("tp:") + pl.col("tok").str.slice(0, 4)),
-        # A common word narrowed by place: the same common word near the same ZIP or in the same city.
-        tokens.filter(pl.col("n_postal") != "").select(
-            "row", key=pl.lit("tz:") + pl.col("tok") + "|" + pl.col("n_postal").str.slice(0, 3)
-        ),
-        tokens.filter(pl.col("n_city") != "").select(
-            "row", key=pl.lit("tc:") + pl.col("tok") + "|" + pl.col("n_city")
-        ),
-    ]
-    # Ordered pairs of distinct words: rare combinations of common words ("garcia|lopez").
-    pairs = (
+    common_limit = max(50, int(common_token_share * frame.height))
+    distinctive = tokens.filter(pl.len().over("tok") <= common_limit)
+    prefixes = tokens.filter(pl.col("tok").str.len_chars() >= 5).with_columns(p=pl.col("tok").str.slice(0, 4))
+    word_pairs = (
         tokens.select("row", "tok")
         .join(tokens.select("row", tok2="tok"), on="row")
         .filter(pl.col("tok") < pl.col("tok2"))
-        .select("row", key=pl.lit("tt:") + pl.col("tok") + "|" + pl.col("tok2"))
     )
-    parts.append(pairs)
-    for kind, col in (("zip", "n_postal"), ("ph", "n_phone"), ("dom", "n_web_domain"), ("dom", "n_email_domain")):
-        parts.append(base.filter(pl.col(col) != "").select("row", key=pl.lit(f"{kind}:") + pl.col(col)))
-    street = base.select("row", num=pl.col("n_street").str.extract(r"^(\d+[a-z]?)\s+([a-z0-9]+)", 0))
-    parts.append(street.filter(pl.col("num").is_not_null()).select("row", key=pl.lit("st:") + pl.col("num")))
-    return pl.concat(parts).unique()
+    street = (
+        base.select("row", words=pl.col("n_street").str.split(" ").list.filter(~pl.element().is_in(_DIRECTIONS)))
+        .select("row", num=pl.col("words").list.get(0, null_on_oob=True), name=pl.col("words").list.get(1, null_on_oob=True))
+        .filter(pl.col("num").str.contains(r"\d") & pl.col("name").is_not_null())
+    )
+    emails = base.select("row", dom="n_email_domain")
+    webs = base.select("row", dom="n_web_domain")
 
+    def keyed(part: pl.DataFrame, kind: str, *cols: str) -> pl.DataFrame:
+        return part.select(
+            "row",
+            kind=pl.lit(KINDS.index(kind), pl.UInt8),
+            key=pl.struct(pl.lit(kind).alias("_kind"), *cols).hash(7),
+        )
 
-def _kind(key: pl.Expr) -> pl.Expr:
-    return key.str.extract(r"^([a-z]+):", 1)
+    parts = [
+        keyed(tokens, "t", "tok"),
+        keyed(prefixes, "tp", "p"),
+        keyed(word_pairs, "tt", "tok", "tok2"),
+        keyed(distinctive.filter(pl.col("n_postal") != "").with_columns(z=pl.col("n_postal").str.slice(0, 3)), "tz", "tok", "z"),
+        keyed(distinctive.filter(pl.col("n_city") != ""), "tc", "tok", "n_city"),
+        keyed(base.filter(pl.col("n_postal") != ""), "zip", "n_postal"),
+        # Last seven digits: the same line with or without country code / trunk zero.
+        keyed(base.filter(pl.col("n_phone") != "").with_columns(ph=pl.col("n_phone").str.slice(-7)), "ph", "ph"),
+        keyed(pl.concat([webs, emails]).filter(pl.col("dom") != "").unique(), "dom", "dom"),
+        keyed(street, "st", "num", "name"),
+    ]
+    # Every part has one row per (record, key) already: words were de-duplicated per record.
+    return pl.concat(parts)
 
 
 def candidate_pairs(
-    left: pl.DataFrame, right: pl.DataFrame | None = None, max_block_pairs: int = 2_000
+    left: pl.DataFrame,
+    right: pl.DataFrame | None = None,
+    max_block_pairs: int = 2_000,
+    max_composite_block_pairs: int = 200,
 ) -> tuple[pl.DataFrame, BlockingStats]:
     """Row-index pairs (`li`, `ri`) to score. With `right=None`, pairs within `left` (li < ri)."""
     dedupe = right is None
     lkeys = record_keys(left)
     rkeys = lkeys if dedupe else record_keys(right)
-    lcount = lkeys.group_by("key").len("nl")
-    rcount = lcount.rename({"nl": "nr"}) if dedupe else rkeys.group_by("key").len("nr")
-    sizes = lcount.join(rcount, on="key", how="inner")
-    block_pairs = (
-        pl.col("nl").cast(pl.Int64) * (pl.col("nl") - 1) // 2 if dedupe else pl.col("nl").cast(pl.Int64) * pl.col("nr")
-    )
-    sizes = sizes.with_columns(pairs=block_pairs).filter(pl.col("pairs") > 0)
-    kept = sizes.filter(pl.col("pairs") <= max_block_pairs).select("key")
+    lcount = lkeys.group_by("key", "kind").len("nl")
+    rcount = lcount.rename({"nl": "nr"}) if dedupe else rkeys.group_by("key", "kind").len("nr")
+    sizes = lcount.join(rcount, on=["key", "kind"], how="inner")
+    nl = pl.col("nl").cast(pl.Int64)
+    sizes = sizes.with_columns(pairs=nl * (nl - 1) // 2 if dedupe else nl * pl.col("nr")).filter(pl.col("pairs") > 0)
+    composite = [KINDS.index(k) for k in COMPOSITE]
+    cap = pl.when(pl.col("kind").is_in(composite)).then(max_composite_block_pairs).otherwise(max_block_pairs)
+    kept = sizes.filter(pl.col("pairs") <= cap).select("key")
     joined = (
-        lkeys.join(kept, on="key", how="semi")
-        .rename({"row": "li"})
-        .join(rkeys.join(kept, on="key", how="semi").rename({"row": "ri"}), on="key")
+        lkeys.join(kept, on="key", how="semi").select(li="row", key="key", kind="kind")
+        .join(rkeys.join(kept, on="key", how="semi").select(ri="row", key="key"), on="key")
     )
     if dedupe:
         joined = joined.filter(pl.col("li") < pl.col("ri"))
-    per_kind = joined.group_by(_kind(pl.col("key")).alias("kind")).len()
+    per_kind = joined.group_by("kind").len()
     pairs = joined.select("li", "ri").unique().sort("li", "ri")
     n_left = left.height
     full = n_left * (n_left - 1) // 2 if dedupe else n_left * right.height
@@ -105,6 +137,6 @@ def candidate_pairs(
         full_pairs=full,
         keys_used=kept.height,
         keys_dropped=sizes.height - kept.height,
-        pairs_per_kind={row["kind"]: row["len"] for row in per_kind.iter_rows(named=True)},
+        pairs_per_kind={KINDS[k]: n for k, n in per_kind.iter_rows()},
     )
     return pairs, stats

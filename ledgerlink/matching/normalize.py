@@ -38,6 +38,13 @@ LEGAL_FORMS: list[tuple[str, str]] = [
     ("proprietary", "pty"),
 ]
 
+# Common business words people abbreviate or not (`Acme Intl Mfg` = `Acme International Manufacturing`).
+NAME_WORDS = {
+    "international": "intl", "manufacturing": "mfg", "brothers": "bros", "associates": "assoc",
+    "industries": "inds", "services": "svcs", "technologies": "tech", "technology": "tech",
+    "laboratories": "labs", "laboratory": "labs", "systems": "sys", "group": "grp", "holding": "holdings",
+}
+
 # Abbreviations that end a company name and say nothing about which company it is.
 LEGAL_SUFFIXES = (
     "inc", "llc", "llp", "lp", "ltd", "corp", "co", "plc", "pllc", "pc", "gmbh", "ag", "kg", "sa",
@@ -103,10 +110,56 @@ def _replace_words(expr: pl.Expr, mapping: dict[str, str] | list[tuple[str, str]
 
 
 def name_expr(col: str) -> pl.Expr:
-    """Full normalised name: folded, `&` -> `and`, no leading/trailing "The", legal forms abbreviated."""
-    expr = _words_only(fold(pl.col(col)).str.replace_all("&", " and ").str.replace_all(r"\+", " and "))
+    """Full normalised name: folded, `&` -> `and`, no leading/trailing "The", legal forms and
+    common business words abbreviated, a trailing qualifier in brackets dropped (QBO display
+    names such as `Acme Inc (old)` / `Acme Inc (2)` exist only because names must be unique)."""
+    expr = fold(pl.col(col)).str.replace(r"\s*[(\[][^()\[\]]*[)\]]\s*$", "")
+    expr = _words_only(expr.str.replace_all("&", " and ").str.replace_all(r"\+", " and "))
     expr = expr.str.replace_all(r"^the ", "").str.replace_all(r" the$", "")
-    return _replace_words(expr, LEGAL_FORMS)
+    return _replace_words(_replace_words(expr, LEGAL_FORMS), NAME_WORDS)
+
+
+def _known_word_vocabulary() -> dict[str, str]:
+    """Long spelled-out words that have a canonical short form (legal forms, business words)."""
+    vocab = {long: short for long, short in LEGAL_FORMS if " " not in long}
+    vocab.update(NAME_WORDS)
+    return {word: short for word, short in vocab.items() if len(word) >= 7}
+
+
+def _allowed_edits(length: int) -> int:
+    # Short words get one slip, long ones two: "compaby" is "company", "compass" is not.
+    return 2 if length >= 9 else 1
+
+
+def fix_known_word_typos(names: pl.Series) -> pl.Series:
+    """Mistyped legal forms and business words mapped to their short form, on normalised names.
+
+    `incorporatwd` -> `inc`, `manufacturiing` -> `mfg`, `interrnational` -> `intl`. Only words of
+    six letters or more are considered, each against a short vocabulary, so the work is per
+    distinct word (thousands), not per record, and no ordinary word is bent into a legal form.
+    """
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA  # edits plus swapped neighbours: "comapny", "limietd"
+
+    vocab = _known_word_vocabulary()
+    words = list(vocab)
+    tokens = names.str.split(" ").explode().unique().drop_nulls()
+    tokens = tokens.filter((tokens.str.len_chars() >= 6) & ~tokens.is_in(words)).to_list()
+    if not tokens:
+        return names
+    distances = process.cdist(tokens, words, scorer=OSA.distance, score_cutoff=2, workers=-1)
+    mapping: dict[str, str] = {}
+    for token, row in zip(tokens, distances, strict=True):
+        best = int(row.argmin())
+        if row[best] <= _allowed_edits(len(token)) and (row == row[best]).sum() == 1:
+            mapping[token] = vocab[words[best]]
+    if not mapping:
+        return names
+    frame = pl.DataFrame({"n": names})
+    fixed = frame.select(
+        pl.col("n").str.split(" ").list.eval(pl.element().replace(mapping)).list.join(" ")
+    ).to_series()
+    return fixed.alias(names.name)
 
 
 def core_name_expr(name_col: str) -> pl.Expr:
@@ -126,6 +179,8 @@ def street_expr(col: str) -> pl.Expr:
     expr = fold(pl.col(col)).str.replace_all(r"[\r\n]+", " ")
     expr = expr.str.replace_all(rf"\b(?:{_UNIT_WORDS})\b\.?\s*(?:no\.?|number|#)?\s*[a-z0-9-]*\d[a-z0-9-]*", " ")
     expr = expr.str.replace_all(r"#\s*[a-z0-9-]+", " ")
+    # German compounds: `Hauptstraße` = `Hauptstrasse` = `Hauptstr.`
+    expr = expr.str.replace_all(r"([a-z])(?:strasse|str\.?)(\s|$)", "${1}str$2")
     return _replace_words(_words_only(expr), STREET_WORDS)
 
 
@@ -160,8 +215,8 @@ def _registered_domain(host: pl.Expr) -> pl.Expr:
 
 
 def email_domain_expr(col: str) -> pl.Expr:
-    """Registered domain of an e-mail address; free mailbox providers give no domain."""
-    host = pl.col(col).fill_null("").str.to_lowercase().str.strip_chars().str.extract(r"@([a-z0-9.-]+)$", 1)
+    """Registered domain of an e-mail address (or of a bare domain); free mailbox providers give none."""
+    host = pl.col(col).fill_null("").str.to_lowercase().str.strip_chars().str.extract(r"(?:^|@)([a-z0-9-]+\.[a-z0-9.-]+)$", 1)
     domain = _registered_domain(host).fill_null("")
     return pl.when(domain.is_in(list(FREE_EMAIL_DOMAINS))).then(pl.lit("")).otherwise(domain)
 

@@ -21,23 +21,27 @@ class RecordError(ValueError):
 
 
 def to_frame(records: Iterable[Mapping] | pl.DataFrame) -> pl.DataFrame:
-    """Canonical string columns, in canonical order; absent optional columns become empty."""
+    """Canonical string columns first, in canonical order (absent optional ones empty), then
+    any other columns unchanged (`active`, `qbo_customer_id`, ...)."""
     if isinstance(records, pl.DataFrame):
         frame = records
     else:
         rows = list(records)
+        extra = sorted({k for row in rows for k in row} - set(CANONICAL_COLUMNS))
+        columns = (*CANONICAL_COLUMNS, *extra)
         frame = pl.DataFrame(
-            [{c: row.get(c) for c in CANONICAL_COLUMNS} for row in rows],
-            schema={c: pl.String for c in CANONICAL_COLUMNS},
+            {c: [row.get(c) for row in rows] for c in columns},
+            schema_overrides={c: pl.String for c in CANONICAL_COLUMNS},
         )
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
         raise RecordError(f"records have no {', '.join(missing)} column (columns: {', '.join(frame.columns)})")
     frame = frame.select(
-        [
+        *[
             (pl.col(c).cast(pl.String) if c in frame.columns else pl.lit(None, pl.String)).alias(c)
             for c in CANONICAL_COLUMNS
-        ]
+        ],
+        *[c for c in frame.columns if c not in CANONICAL_COLUMNS],
     )
     blank_ids = frame.with_row_index("row").filter(pl.col("id").is_null() | (pl.col("id").str.strip_chars() == ""))
     if blank_ids.height:
@@ -63,6 +67,7 @@ def prepare(records: Iterable[Mapping] | pl.DataFrame) -> pl.DataFrame:
         n_web_domain=nz.website_domain_expr("website"),
         n_country=nz.country_expr("country"),
     )
+    frame = frame.with_columns(nz.fix_known_word_typos(frame["n_name"]))
     frame = frame.with_columns(n_core=nz.core_name_expr("n_name"))
     # Tokens sorted once here, so a plain ratio later equals rapidfuzz's token_sort_ratio.
     return frame.with_columns(

@@ -36,23 +36,25 @@ class ScoringConfig:
     min_evidence: float = 0.60
     # Similarity of a code (ZIP, phone) that differs by one character: a typo, not a different place.
     one_edit_credit: float = 0.6
+    local_number_credit: float = 0.9
 
 
-def _strings(frame: pl.DataFrame, col: str, rows: np.ndarray) -> list[str]:
-    return frame[col].gather(rows).to_list()
+def _fuzzy(left: pl.Series, right: pl.Series, scorer) -> np.ndarray:
+    scores = process.cpdist(left.to_list(), right.to_list(), scorer=scorer, workers=-1, dtype=np.float32)
+    return scores / np.float32(100)
 
 
-def _fuzzy(left: list[str], right: list[str], scorer) -> np.ndarray:
-    return process.cpdist(left, right, scorer=scorer, workers=-1, dtype=np.float32) / np.float32(100)
-
-
-def _code_similarity(left: list[str], right: list[str], credit: float) -> np.ndarray:
-    distance = process.cpdist(left, right, scorer=Levenshtein.distance, workers=-1)
+def _code_similarity(left: pl.Series, right: pl.Series, credit: float) -> np.ndarray:
+    distance = process.cpdist(left.to_list(), right.to_list(), scorer=Levenshtein.distance, workers=-1)
     return np.where(distance == 0, 1.0, np.where(distance == 1, credit, 0.0)).astype(np.float32)
 
 
-def _present(values: list[str]) -> np.ndarray:
-    return np.fromiter((bool(v) for v in values), dtype=bool, count=len(values))
+def _phone_similarity(left: pl.Series, right: pl.Series, config: ScoringConfig) -> np.ndarray:
+    """Same ten digits: 1. Same last seven: `local_number_credit` (a country code or trunk zero
+    written one way and not the other: `+49 30 123456` vs `030 123456`). One typo: `one_edit_credit`."""
+    sim = _code_similarity(left, right, config.one_edit_credit)
+    same_local = (left.str.slice(-7) == right.str.slice(-7)).to_numpy()
+    return np.where(sim == 1, 1.0, np.where(same_local, config.local_number_credit, sim)).astype(np.float32)
 
 
 def field_similarities(
@@ -61,18 +63,26 @@ def field_similarities(
     """Similarity per field, NaN where either record lacks the field."""
     sims: dict[str, np.ndarray] = {}
     specs = (
-        ("name", "n_tokens", lambda a, b: _fuzzy(a, b, fuzz.ratio)),
         ("street", "n_street", lambda a, b: _fuzzy(a, b, fuzz.token_sort_ratio)),
         ("city", "n_city", lambda a, b: _fuzzy(a, b, fuzz.ratio)),
         ("postal", "n_postal", lambda a, b: _code_similarity(a, b, config.one_edit_credit)),
-        ("phone", "n_phone", lambda a, b: _code_similarity(a, b, config.one_edit_credit)),
+        ("phone", "n_phone", lambda a, b: _phone_similarity(a, b, config)),
     )
+    # Name: the better of the words in their order and sorted, so a reordering ("Koch & Michael")
+    # and a typo that moves a word in the sort ("Mrtals" vs "Metals") both score fairly.
+    if config.weights.get("name", 0) > 0:
+        a, b = left["n_core"].gather(li), right["n_core"].gather(ri)
+        in_order = _fuzzy(a, b, fuzz.ratio)
+        sorted_ = _fuzzy(left["n_tokens"].gather(li), right["n_tokens"].gather(ri), fuzz.ratio)
+        sim = np.maximum(in_order, sorted_)
+        sim[((a == "") | (b == "")).to_numpy()] = np.nan
+        sims["name"] = sim
     for name, col, fn in specs:
         if config.weights.get(name, 0) <= 0:
             continue
-        a, b = _strings(left, col, li), _strings(right, col, ri)
+        a, b = left[col].gather(li), right[col].gather(ri)
         sim = fn(a, b).astype(np.float32)
-        sim[~(_present(a) & _present(b))] = np.nan
+        sim[((a == "") | (b == "")).to_numpy()] = np.nan
         sims[name] = sim
     if config.weights.get("domain", 0) > 0:
         sims["domain"] = _domain_similarity(left, right, li, ri)
