@@ -115,7 +115,7 @@ class _Api:
                     raise errors.unsupported_operation("Request body is not valid UTF-8.") from None
                 if "json" in content_type.lower():  # some clients post {"query": "..."}; QBO wants text
                     raise errors.unsupported_operation("Query requests must be sent as application/text.")
-            return 200, {"QueryResponse": company.run_query(text), "time": errors.qbo_time()}
+            return 200, {"QueryResponse": company.run_query(text, copy_rows=False), "time": errors.qbo_time()}
         if head == "cdc" and len(parts) == 1 and method == "GET":
             return company.cdc(params.get("entities"), params.get("changedSince"))
         if head == "preferences" and method == "GET":
