@@ -31,7 +31,7 @@ from intuitlib.client import AuthClient
 from intuitlib.exceptions import AuthClientError
 from quickbooks import QuickBooks
 from quickbooks.exceptions import QuickbooksException
-from tenacity import RetryCallState, Retrying, retry_if_exception
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from ledgerlink.clients.errors import CdcWindowExceeded, QboFault, QboThrottled, QboUnavailable
 from ledgerlink.clients.http import configure_session
@@ -243,9 +243,19 @@ class QboClient:
 
         Caller holds `_token_lock`.
         """
+        # A refresh whose answer was lost may have rotated the token at Intuit; resending the
+        # old one is still fine, as Intuit keeps the previous refresh token valid for a while.
+        retrying = Retrying(
+            retry=retry_if_exception(_oauth_transient),
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait_random_exponential(multiplier=self.limiter.scaled(self.backoff_initial_s),
+                                         max=self.limiter.scaled(self.backoff_max_s)),
+            before_sleep=self._before_refresh_retry,
+            reraise=True,
+        )
         with self.tokens.rotation(seed=seed) as rotation:
             try:
-                self._auth.refresh(refresh_token=rotation.token)
+                retrying(self._auth.refresh, refresh_token=rotation.token)
             except AuthClientError as exc:
                 raise self._refresh_error(exc, rotation.source) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -262,6 +272,12 @@ class QboClient:
                 "access_token": self._auth.access_token,
                 "refresh_token": self._auth.refresh_token,
             }
+
+    def _before_refresh_retry(self, rs: RetryCallState) -> None:
+        self.counters.add("retries")
+        exc = rs.outcome.exception()
+        what = f"HTTP {exc.status_code}" if isinstance(exc, AuthClientError) else type(exc).__name__
+        log.warning("Intuit's token endpoint failed (%s); retrying the refresh", what)
 
     def _refresh_error(self, exc: AuthClientError, source: str) -> ConfigurationError:
         try:
@@ -511,6 +527,12 @@ class QboClient:
     def metadata(self) -> dict[str, int]:
         """Counters for Dagster metadata (no secrets)."""
         return self.counters.as_dict()
+
+
+def _oauth_transient(exc: BaseException) -> bool:
+    if isinstance(exc, AuthClientError):
+        return exc.status_code >= 500 or exc.status_code == 429
+    return isinstance(exc, (requests.ConnectionError, requests.Timeout))
 
 
 def _fault_errors(resp: requests.Response | None) -> tuple[list[dict], str]:

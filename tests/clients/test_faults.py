@@ -97,3 +97,15 @@ def test_salesforce_non_idempotent_call_is_not_retried(sandbox_factory, clients)
         client.call(lambda s: s.query("SELECT Id FROM Account"))
     assert client.retries == client.max_attempts - 1
     assert sandbox.sf.records["Account"] == before
+
+
+def test_qbo_token_refresh_rides_out_oauth_server_errors(sandbox_factory, db_url, clients, caplog):
+    sandbox = sandbox_factory(dataset=Dataset(qbo=generate("tiny", seed=1).qbo), time_scale=SCALE,
+                              faults={"qbo": FaultConfig(error_rate=0.6, include_oauth=True, seed=0)})
+    client = qbo(sandbox, db_url, clients)
+    sandbox.qbo.expire_access_tokens()
+    assert client.query("SELECT COUNT(*) FROM Term")["totalCount"] == 4
+    assert client.counters.token_refreshes == 2
+    stored, version = client.tokens.stored()
+    assert version == 2 and stored == client._auth.refresh_token
+    assert "token endpoint failed (HTTP 5" in caplog.text
