@@ -2,7 +2,9 @@
 
 Order of authority for a link, strongest first:
   1. a person's decision (`link` / `not_a_match`), which always wins over anything computed;
-  2. an existing cross-reference already recorded in the source system;
+  2. a link made outside the matcher that must be kept (a customer the loads created for the
+     account, a link entered by hand), then an existing cross-reference already recorded in
+     the source system;
   3. the score: auto-link above `auto_link_threshold` when the best candidate is clearly best,
      review between the thresholds (or when two candidates are too close to call), else different;
   4. a duplicate of a linked record inherits that record's link (an account that is a
@@ -31,10 +33,12 @@ NOT_A_MATCH = "not_a_match"
 
 # Link methods, strongest first (the order used when a duplicate inherits a link).
 METHOD_HUMAN = "human"
+METHOD_MANUAL = "manual"  # linked by hand outside the review flow
+METHOD_CREATED = "created"  # the loads created the customer for this account
 METHOD_EXISTING = "existing_xref"
 METHOD_AUTO = "auto"
 METHOD_DUPLICATE = "duplicate"
-METHOD_RANK = {METHOD_HUMAN: 0, METHOD_EXISTING: 1, METHOD_AUTO: 2, METHOD_DUPLICATE: 3}
+METHOD_RANK = {METHOD_HUMAN: 0, METHOD_MANUAL: 1, METHOD_CREATED: 1, METHOD_EXISTING: 2, METHOD_AUTO: 3, METHOD_DUPLICATE: 4}
 
 AUTO_DECIDER = "ledgerlink"
 
@@ -268,6 +272,32 @@ class LinkResult:
         return out
 
 
+def _mates_in_review(
+    review: pl.DataFrame, scored: pl.DataFrame, links: dict, cluster_of: dict[str, str], left_ids: set[str]
+) -> pl.DataFrame:
+    """Review rows for the unlinked duplicates of an account in review: they wait with it, so
+    nothing creates a customer for a company a person is still deciding about."""
+    members: dict[str, list[str]] = defaultdict(list)
+    for record, cluster in cluster_of.items():
+        members[cluster].append(record)
+    in_review = set(review["left_id"].to_list())
+    mates = [
+        (mate, source)
+        for source in in_review
+        if source in cluster_of
+        for mate in members[cluster_of[source]]
+        if mate not in links and mate not in in_review and mate in left_ids
+    ]
+    if not mates:
+        return review.clear()
+    pairs = pl.DataFrame(mates, schema={"mate": pl.String, "source": pl.String}, orient="row")
+    rows = (
+        pairs.join(review.select("left_id", "right_id", "rank"), left_on="source", right_on="left_id")
+        .select(left_id="mate", right_id="right_id", rank="rank", reason=pl.lit("duplicate of ") + pl.col("source") + " (in review)")
+    )
+    return rows.join(scored, on=["left_id", "right_id"], how="left").select(review.columns)
+
+
 def link(
     left: pl.DataFrame,
     right: pl.DataFrame,
@@ -276,11 +306,14 @@ def link(
     existing: dict[str, str] | None = None,
     left_clusters: pl.DataFrame | None = None,
     right_clusters: pl.DataFrame | None = None,
+    pinned: dict[str, tuple[str, str]] | None = None,
 ) -> LinkResult:
     """Link each left record to at most one right record (several left records may share one).
 
-    `existing`: left id -> right id already recorded in the source system. `left_clusters` /
-    `right_clusters`: duplicate clusters (`record_id`, `cluster_id`) from `dedupe`.
+    `existing`: left id -> right id already recorded in the source system. `pinned`: left id
+    -> (right id, method) for links made outside the matcher that stand unless a person says
+    otherwise (`created`, `manual`). `left_clusters` / `right_clusters`: duplicate clusters
+    (`record_id`, `cluster_id`) from `dedupe`.
     """
     notes: list[str] = []
     left_ids = set(left["id"].to_list())
@@ -306,17 +339,20 @@ def link(
         links[d.left_id] = {"right_id": d.right_id, "method": METHOD_HUMAN, "decided_by": d.decided_by,
                             "decided_at": _to_utc(d.decided_at), "note": d.note}
 
-    # 2. Cross-references the source system already holds.
-    for lid, rid in (existing or {}).items():
+    # 2. Links made outside the matcher, then cross-references the source system already holds.
+    given = [(lid, rid, method) for lid, (rid, method) in (pinned or {}).items()]
+    given += [(lid, rid, METHOD_EXISTING) for lid, rid in (existing or {}).items()]
+    for lid, rid, method in given:
         if lid in links or lid not in left_ids or not rid:
             continue
         if rid not in right_ids:
-            notes.append(f"existing cross-reference {lid} -> {rid} ignored: no such active record")
+            notes.append(f"{method} link {lid} -> {rid} ignored: no such active record")
             continue
         if (lid, rid) in rejected_keys:
-            notes.append(f"existing cross-reference {lid} -> {rid} overridden by a 'not a match' decision")
+            notes.append(f"{method} link {lid} -> {rid} overridden by a 'not a match' decision")
             continue
-        links[lid] = {"right_id": rid, "method": METHOD_EXISTING, "decided_by": "source", "decided_at": None, "note": None}
+        links[lid] = {"right_id": rid, "method": method, "decided_by": "source" if method == METHOD_EXISTING else None,
+                      "decided_at": None, "note": None}
 
     # 3. Scores. Duplicates on the right are one candidate: the best-scoring member stands for the group.
     group = pl.col("right_id")
@@ -387,6 +423,7 @@ def link(
         .sort(["score", "left_id"], descending=[True, False])
     )
     review = review.select("left_id", "right_id", "score", "rank", "reason", pl.exclude("left_id", "right_id", "score", "rank", "reason"))
+    review = pl.concat([review, _mates_in_review(review, scored, links, cluster_of, left_ids)], how="diagonal_relaxed")
 
     # 6. Status per left record; a cluster with a pending review and no link is pending as a whole.
     pending = set(review["left_id"].to_list())

@@ -9,7 +9,7 @@ with contact_domain as (
     from staging.sf_contact c
     where not c._deleted
       and not coalesce(c.is_deleted, false)
-      and c.email like '%_@_%'
+      and c.email like '%%_@_%%'
       and lower(split_part(c.email, '@', 2)) <> all(%(free_domains)s::text[])
     group by 1, 2
 ),
