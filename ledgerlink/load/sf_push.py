@@ -72,9 +72,9 @@ def changed_updates(conn, updates: list[Update]) -> tuple[list[Update], int]:
     out, skipped = [], 0
     for u in updates:
         digest = keys.payload_hash(u.fields)
-        if state.get((u.object, u.record_id)) == digest:
+        if state.get((u.state_key, u.record_id)) == digest:
             continue
-        if exhausted.get(dead_letter_key(u.object, u.record_id)) == digest:
+        if exhausted.get(dead_letter_key(u.state_key, u.record_id)) == digest:
             skipped += 1
             continue
         out.append(u)
@@ -149,22 +149,22 @@ def push_updates(conn, client, updates: list[Update], *, bulk_threshold: int, bu
 
 def _pushed(conn, u: Update) -> bool:
     row = conn.execute("select payload_hash from sync.sf_push_state where object = %s and record_id = %s",
-                       [u.object, u.record_id]).fetchone()
+                       [u.state_key, u.record_id]).fetchone()
     return bool(row and row[0] == keys.payload_hash(u.fields))
 
 
 def _record_ok(conn, u: Update, run_id: str | None, result: PushResult) -> None:
     conn.execute(read_sql("load/upsert_push_state.sql"), {
-        "object": u.object, "record_id": u.record_id, "payload_hash": keys.payload_hash(u.fields),
+        "object": u.state_key, "record_id": u.record_id, "payload_hash": keys.payload_hash(u.fields),
         "payload": Jsonb(u.fields), "run_id": run_id})
-    conn.execute(read_sql("load/resolve_dead_letter.sql"), {"key": dead_letter_key(u.object, u.record_id)})
-    result.pushed[u.object] = result.pushed.get(u.object, 0) + 1
+    conn.execute(read_sql("load/resolve_dead_letter.sql"), {"key": dead_letter_key(u.state_key, u.record_id)})
+    result.pushed[u.state_key] = result.pushed.get(u.state_key, 0) + 1
 
 
 def _record_error(conn, u: Update, code: str, message: str, max_attempts: int, run_id: str | None,
                   result: PushResult) -> None:
     attempts, status = conn.execute(read_sql("load/sf_dead_letter.sql"), {
-        "key": dead_letter_key(u.object, u.record_id), "entity": u.object, "source_id": u.record_id,
+        "key": dead_letter_key(u.state_key, u.record_id), "entity": u.object, "source_id": u.record_id,
         "payload_hash": keys.payload_hash(u.fields), "code": code, "message": message, "detail": None,
         "max_attempts": max_attempts, "run_id": run_id}).fetchone()
     if status == "exhausted":

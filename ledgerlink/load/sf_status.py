@@ -38,6 +38,13 @@ class Update:
     object: str  # 'Opportunity' | 'Account'
     record_id: str
     fields: dict  # Salesforce field -> JSON value (None clears)
+    # Name under which sync.sf_push_state remembers it, when one record is written by two steps
+    # (status fields and customer fields of an Account are remembered apart).
+    state_object: str | None = None
+
+    @property
+    def state_key(self) -> str:
+        return self.state_object or self.object
 
 
 def _rows(conn, name: str) -> list[dict]:

@@ -1,0 +1,86 @@
+"""Customer fields both ways, each from its owner; changes on the losing side are recorded."""
+
+from __future__ import annotations
+
+from ledgerlink.config import FieldOwnership
+from ledgerlink.load.field_sync import Pair, plan_field_sync
+from ledgerlink.load.steps import field_sync_step
+from tests.load.conftest import extract_qbo, link_truth, load_dataset, qbo_client, sf_client, tiny_dataset
+
+SCALE = 600
+
+
+def pair(**overrides) -> Pair:
+    sf = {"name": "Acme Corp", "billing_address": {"street": "1 Main St", "city": "Springfield", "state": "IL",
+                                                   "postal_code": "62701", "country": "US"},
+          "email": "ap@acme.example", "phone": "555-0100"}
+    qb = {**sf, "payment_terms": "Net 30", "tax_settings": "false"}
+    for key, value in overrides.items():
+        side, group = key.split("__")
+        (sf if side == "sf" else qb)[group] = value
+    return Pair("001A", "7", "3", sf, qb)
+
+
+def test_owner_value_flows_and_losing_side_change_is_a_conflict():
+    state = {("001A", "7", "phone"): "555-0100", ("001A", "7", "name"): "Acme Corp"}
+    # QBO's phone was edited (losing side); Salesforce renamed the account (owner side).
+    plan = plan_field_sync([pair(qb__phone="555-9999", sf__name="Acme Corporation")], FieldOwnership(), state,
+                           term_ids={"net 30": "3"}, sf_fields=set())
+    assert [c["field"] for c in plan.conflicts] == ["phone"]
+    assert plan.conflicts[0]["losing_value"] == "555-9999" and plan.conflicts[0]["last"] == "555-0100"
+    ((customer, body, groups),) = plan.qbo_updates
+    assert body["sparse"] is True and body["SyncToken"] == "3"
+    assert body["DisplayName"] == "Acme Corporation" and body["PrimaryPhone"] == {"FreeFormNumber": "555-0100"}
+    assert sorted(groups) == ["name", "phone"]
+    # Payment terms are QBO's and Salesforce has no field for them: said once, nothing written.
+    assert plan.sf_updates == [] and any("QBO_Payment_Terms__c" in w for w in plan.warnings)
+
+
+def test_qbo_owned_fields_flow_to_salesforce_when_the_field_exists():
+    ownership = FieldOwnership(phone="qbo")
+    plan = plan_field_sync([pair(qb__phone="555-1234")], ownership, {("001A", "7", "phone"): "555-0100"},
+                           term_ids={}, sf_fields={"QBO_Payment_Terms__c"})
+    (update,) = plan.sf_updates
+    assert update.fields == {"Phone": "555-1234", "QBO_Payment_Terms__c": "Net 30"}
+    assert plan.conflicts == [] and plan.qbo_updates == []
+
+
+def test_field_sync_against_both_emulators(conn, db_url, settings, sandbox_factory):
+    dataset = tiny_dataset()
+    sandbox = sandbox_factory(dataset=dataset, time_scale=SCALE)
+    load_dataset(conn, dataset)
+    link_truth(conn, dataset)
+    qbo = qbo_client(sandbox.env, db_url, time_scale=SCALE)
+    sf = sf_client(sandbox.env)
+
+    first = field_sync_step(db_url, qbo, sf, settings, run_id="fs1")
+    assert first.failed is None
+    customers = sandbox.qbo.entities["Customer"]
+    accounts = sandbox.sf.records["Account"]
+    links = conn.execute("select sf_account_id, qb_customer_id from sync.customer_xref").fetchall()
+    synced = [(a, c) for a, c in links if a in accounts and c in customers]
+    # Salesforce owns the name: every linked customer now carries its account's name.
+    renamed = [(a, c) for a, c in synced if " ".join(accounts[a]["Name"].split()) == customers[c]["DisplayName"]]
+    assert first.counts["pairs"] > 0
+    assert first.counts["qbo_customers_updated"] == first.counts["qbo_customer_updates_planned"] > 0
+    assert len(renamed) >= first.counts["pairs"]
+
+    # Next night: QBO re-extracted, nothing changed -> nothing written to QBO.
+    extract_qbo(conn, qbo, entities=("Customer",))
+    writes = sandbox.qbo.writes
+    second = field_sync_step(db_url, qbo, sf, settings, run_id="fs2")
+    assert second.counts["qbo_customer_updates_planned"] == 0 and sandbox.qbo.writes == writes
+    assert second.counts["conflicts_recorded"] == 0
+
+    # A bookkeeper edits the phone in QBO (Salesforce owns it): recorded, then overwritten.
+    account, customer = next((a, c) for a, c in renamed if accounts[a].get("Phone"))
+    body = {"Id": customer, "SyncToken": customers[customer]["SyncToken"], "sparse": True,
+            "PrimaryPhone": {"FreeFormNumber": "(000) 000-0000"}}
+    qbo.request("POST", "customer", body, request_id="hand-edit-phone")
+    extract_qbo(conn, qbo, entities=("Customer",))
+    third = field_sync_step(db_url, qbo, sf, settings, run_id="fs3")
+    assert third.counts["conflicts_recorded"] == 1
+    field, owner, losing = conn.execute(
+        "select field, owner, losing_value #>> '{}' from sync.field_conflict where run_id = 'fs3'").fetchone()
+    assert (field, owner, losing) == ("phone", "salesforce", "(000) 000-0000")
+    assert customers[customer]["PrimaryPhone"]["FreeFormNumber"] == accounts[account]["Phone"]
