@@ -126,21 +126,22 @@ def _check_inputs(conn: psycopg.Connection) -> None:
 
 def _check_rates(conn: psycopg.Connection, month: Month, report: str) -> None:
     """Every amount the report sums must convert to home currency; name the first that cannot."""
-    invoice_check = (
-        "live and home_total is null and txn_date >= %(start)s and txn_date < %(next)s"
-        if report == "reconciliation"
-        else "live and home_rate is null and txn_date <= %(as_of)s"
-    )
-    row = conn.execute(
-        f"""
-        select 'opportunity', id, currency from rpt_opportunity
-         where closed_won and rate is null and close_date >= %(start)s and close_date < %(next)s
-        union all
-        select 'invoice', id, currency from rpt_invoice where {invoice_check}
-        limit 1
-        """,
-        {"start": month.start, "next": month.next, "as_of": month.last_day},
-    ).fetchone()
+    if report == "reconciliation":
+        query = """
+            select 'opportunity', id, currency from rpt_opportunity
+             where closed_won and rate is null and close_date >= %(start)s and close_date < %(next)s
+            union all
+            select 'invoice', id, currency from rpt_invoice
+             where live and home_total is null and txn_date >= %(start)s and txn_date < %(next)s
+            limit 1
+        """
+    else:
+        query = """
+            select 'invoice', id, currency from rpt_invoice_all
+             where live and home_rate is null and txn_date <= %(as_of)s and coalesce(balance, total_amt) > 0
+            limit 1
+        """
+    row = conn.execute(query, {"start": month.start, "next": month.next, "as_of": month.last_day}).fetchone()
     if row:
         kind, record_id, currency = row
         raise ConfigurationError(
@@ -153,7 +154,9 @@ def _prepare(conn: psycopg.Connection, month: Month, settings: ReportSettings, r
     _check_inputs(conn)
     params = _params(month, settings)
     conn.execute("select pg_advisory_xact_lock(hashtext('ledgerlink.report'), hashtext(%s))", (month.key,))
-    _run(conn, "facts", params)
+    _run(conn, "invoice_facts", params)
+    if report == "reconciliation":
+        _run(conn, "month_facts", params)
     _check_rates(conn, month, report)
     for table in tables:
         conn.execute(f"delete from report.{table} where month = %s", (month.key,))

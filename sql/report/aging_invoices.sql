@@ -3,7 +3,7 @@
 -- Balance plus the payments applied to the invoice after it, never more than the invoice total,
 -- so a past month can be re-run later and still show what was open then.
 --
--- Parameters: %(month)s, %(as_of)s the month's last day. Reads rpt_invoice (facts.sql).
+-- Parameters: %(month)s, %(as_of)s the month's last day. Reads rpt_invoice_all (invoice_facts.sql).
 
 insert into report.aging_invoice
     (month, as_of_date, qbo_invoice_id, invoice_doc_number, qbo_customer_id, customer_name, txn_date, due_date,
@@ -22,32 +22,33 @@ open_at_month_end as (
         i.*,
         greatest(least(i.total_amt, coalesce(i.balance, i.total_amt) + coalesce(p.amount, 0)), 0) as open_balance,
         %(as_of)s::date - coalesce(i.due_date, i.txn_date) as days_past_due
-    from rpt_invoice i
+    from rpt_invoice_all i
     left join paid_later p on p.invoice_id = i.id
     where i.live and i.txn_date <= %(as_of)s
 )
 select
     %(month)s,
     %(as_of)s,
-    id,
-    doc_number,
-    customer_id,
-    customer_name,
-    txn_date,
-    due_date,
-    currency,
-    home_rate,
-    total_amt,
-    open_balance,
-    round(open_balance * home_rate, 2),
+    o.id,
+    o.doc_number,
+    o.customer_id,
+    coalesce(c.display_name, o.customer_ref_name),
+    o.txn_date,
+    o.due_date,
+    o.currency,
+    o.home_rate,
+    o.total_amt,
+    o.open_balance,
+    round(o.open_balance * o.home_rate, 2),
     'due_date',
-    days_past_due,
+    o.days_past_due,
     case
-        when days_past_due <= 0 then 'Current'
-        when days_past_due <= 30 then '1-30'
-        when days_past_due <= 60 then '31-60'
-        when days_past_due <= 90 then '61-90'
+        when o.days_past_due <= 0 then 'Current'
+        when o.days_past_due <= 30 then '1-30'
+        when o.days_past_due <= 60 then '31-60'
+        when o.days_past_due <= 90 then '61-90'
         else '91+'
     end
-from open_at_month_end
-where open_balance > 0;
+from open_at_month_end o
+left join staging.qb_customer c on c.id = o.customer_id and not c._deleted
+where o.open_balance > 0;

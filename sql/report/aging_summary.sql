@@ -2,7 +2,7 @@
 -- DSO = receivables at month end / credit sales of the month (live invoices dated in it, in
 -- home currency) x days in the month. Empty when the month has no credit sales.
 --
--- Parameters: %(month)s, %(as_of)s, %(start)s, %(next)s, %(home)s. Reads rpt_invoice.
+-- Parameters: %(month)s, %(as_of)s, %(start)s, %(next)s, %(home)s. Reads rpt_invoice_all.
 
 insert into report.aging_summary
     (month, as_of_date, aged_from, home_currency, open_invoices, current_home, days_1_30_home, days_31_60_home,
@@ -21,7 +21,7 @@ with receivables as (
 ),
 sales as (
     select coalesce(sum(home_total), 0) as credit_sales_home
-    from rpt_invoice
+    from rpt_invoice_all
     where live and txn_date >= %(start)s and txn_date < %(next)s
 )
 select

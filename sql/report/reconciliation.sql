@@ -1,5 +1,5 @@
 -- The reconciliation rows of one month, per ledgerlink/reconcile/rules.py; the numbers in the
--- comments are the rules' numbers. Reads the facts built by facts.sql.
+-- comments are the rules' numbers. Reads the facts built by month_facts.sql.
 --
 -- Parameters: %(month)s 'YYYY-MM', %(start)s first day, %(next)s first day of the next month,
 -- %(tolerance)s, %(home)s.
