@@ -520,3 +520,28 @@ def test_bad_paths_and_emulator_bugs_get_qbo_faults_not_tracebacks(qbo, monkeypa
     assert fault["type"] == "SystemFault" and fault["Error"][0]["code"] == "10000"
     assert "boom" not in response.text and "Traceback" not in response.text
     sandbox.qbo.request_log.clear()  # the 500 above was on purpose
+
+
+def test_batch_calls_over_40_per_minute_are_throttled(sandbox_factory, qbo_connect):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sandbox.dataset import Dataset
+    from tests.sandbox.conftest import qbo_small_company
+
+    # A "minute" of 30 s: 48 batch calls from 4 threads land well inside one window.
+    sandbox = sandbox_factory(dataset=Dataset(qbo=qbo_small_company()), time_scale=2.0)
+    sandbox.qbo.throttle.per_second = 0
+    auth, _ = qbo_connect(sandbox)
+    body = json.dumps({"BatchItemRequest": [{"bId": "t", "Query": "SELECT * FROM Term"}]})
+
+    def one(_):
+        response = _raw(sandbox, auth, "POST", "batch", data=body, headers={"Content-Type": "application/json"})
+        return response.status_code, response.json()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(one, range(48)))
+    statuses = [status for status, _ in results]
+    assert statuses.count(200) == 40 and statuses.count(429) == 8
+    assert all(b["Fault"]["Error"][0]["code"] == "3001" for s, b in results if s == 429)
+    assert sandbox.qbo.throttle.stats()["throttled_by"]["batch"] == 8
+    assert _raw(sandbox, auth, "GET", "term/3").status_code == 200  # plain requests still pass
