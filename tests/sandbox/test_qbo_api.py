@@ -118,6 +118,19 @@ def test_old_refresh_token_keeps_working_during_grace(qbo_sandbox, qbo_connect):
     assert auth.refresh_token not in (first, second)
 
 
+def test_revoked_refresh_token_is_invalid_grant_and_its_access_tokens_401(qbo):
+    from intuitlib.exceptions import AuthClientError
+
+    sandbox, auth, qb = qbo
+    token = auth.refresh_token
+    assert auth.revoke(token=token)
+    with pytest.raises(AuthClientError) as err:
+        auth.refresh(refresh_token=token)
+    assert "invalid_grant" in err.value.content.decode()
+    with pytest.raises(qbx.AuthorizationException):
+        Customer.get(1, qb=qb)
+
+
 def test_expired_access_token_gets_401_3200_then_refresh_works(qbo):
     sandbox, auth, qb = qbo
     sandbox.qbo.expire_access_tokens()

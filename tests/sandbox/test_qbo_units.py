@@ -189,3 +189,26 @@ def test_malformed_payloads_get_faults_never_exceptions(entity):
                     company.write(entity, mutated, params)
                 except QboError as err:
                     assert err.status == 400 and err.errors[0]["code"].isdigit()
+
+
+def test_payment_applying_an_invoice_and_a_credit_memo():
+    company = QboCompany(qbo_small_company(), SandboxSettings())
+    line = {"Amount": 30, "DetailType": "SalesItemLineDetail", "SalesItemLineDetail": {"ItemRef": {"value": "1"}}}
+    memo = company.write("CreditMemo", {"CustomerRef": {"value": "1"}, "Line": [line]}, {})["CreditMemo"]
+    assert company.entities["Customer"]["1"]["Balance"] == Decimal("120.00")
+    payment = company.write("Payment", {
+        "CustomerRef": {"value": "1"}, "TotalAmt": 70,
+        "Line": [{"Amount": 100, "LinkedTxn": [{"TxnId": "101", "TxnType": "Invoice"}]},
+                 {"Amount": 30, "LinkedTxn": [{"TxnId": memo["Id"], "TxnType": "CreditMemo"}]}],
+    }, {})["Payment"]
+    assert payment["UnappliedAmt"] == 0
+    assert company.entities["Invoice"]["101"]["Balance"] == 0
+    assert company.entities["CreditMemo"][memo["Id"]]["RemainingCredit"] == 0
+    assert company.entities["Customer"]["1"]["Balance"] == Decimal("50.00")  # invoice 102 is still open
+    with pytest.raises(QboError) as err:  # a used credit memo cannot go away under its payment
+        company.write("CreditMemo", {"Id": memo["Id"], "SyncToken": "1"}, {"operation": "delete"})
+    assert err.value.errors[0]["code"] == "6000"
+    company.write("Payment", {"Id": payment["Id"], "SyncToken": "0"}, {"operation": "delete"})
+    assert company.entities["Invoice"]["101"]["Balance"] == 100
+    assert company.entities["CreditMemo"][memo["Id"]]["RemainingCredit"] == 30
+    assert company.entities["Customer"]["1"]["Balance"] == Decimal("120.00")
