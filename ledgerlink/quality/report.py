@@ -15,6 +15,10 @@ _LABEL = {ERROR: "ERROR", WARN: "WARN", INFO: "INFO", None: "ok"}
 MAX_EXAMPLES = 5
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def row_grade(row: dict) -> str | None:
     return grade(row["outcome"], row["severity"], row["level"] == "row", bool(row["escalated"]))
 
@@ -34,7 +38,7 @@ def _what_failed(row: dict) -> str:
     if count is None:
         observed = row.get("observed")
         return f"observed {json.dumps(observed, default=str)}" if observed is not None else "failed"
-    text = f"{count} row{'s' if count != 1 else ''} failed"
+    text = f"{_n(count, 'row')} failed"
     if pct is not None:
         text += f" ({pct:.1f}%)"
     return text
@@ -62,17 +66,17 @@ def render_text(rows: list[dict], run_id: str) -> str:
 
     lines = [
         f"Quality report for run {run_id} (checked {checked:%Y-%m-%d %H:%M %Z})",
-        f"{len(by_suite)} suites, {len(rows)} expectations: {len(rows) - len(failed) - len(errors)} passed, "
+        f"{_n(len(by_suite), 'suite')}, {_n(len(rows), 'expectation')}: {len(rows) - len(failed) - len(errors)} passed, "
         f"{len(failed)} failed, {len(errors)} could not run.",
         f"Loads stopped by: {', '.join(blocked)}." if blocked else "No blocking failure: the loads may run.",
-        f"Quarantine: {held} record holds open ({new} new this run), {released} released.",
+        f"Quarantine: {_n(held, 'record hold')} open ({new} new this run), {released} released.",
         "",
     ]
     for suite, suite_rows in sorted(by_suite.items(), key=lambda kv: (_order(_suite_grade(kv[1])), kv[0])):
         verdict = _suite_grade(suite_rows)
         first = suite_rows[0]
         bad = [r for r in suite_rows if r["outcome"] != "passed"]
-        blocking = " blocks the loads" if first["blocking"] and verdict == ERROR else ""
+        blocking = "; blocks the loads" if first["blocking"] and verdict == ERROR else ""
         lines.append(
             f"[{_LABEL[verdict]}] {suite} ({first['asset_key']}, {first.get('suite_rows') or 0} rows): "
             f"{len(suite_rows) - len(bad)}/{len(suite_rows)} passed{blocking}"
