@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from psycopg import sql
 
 from ledgerlink.extract import watermark
+from ledgerlink.extract.prefetch import prefetch
 from ledgerlink.extract.specs import SalesforceObject, staging_ddl
 from ledgerlink.extract.staging_writer import LoadCounts, SeenIds, _tally, upsert_statement
 
@@ -69,7 +70,7 @@ class _PageLoader:
             raw_expr=sql.SQL("jsonb_strip_nulls(to_jsonb(src))"),
             deleted_expr=sql.SQL("coalesce(src.{}::boolean, false)").format(sql.Identifier("IsDeleted")),
         )
-        self.newest = sql.SQL("select max({}::timestamptz) from {}").format(
+        self.newest = sql.SQL("select count(*), max({}::timestamptz) from {}").format(
             sql.Identifier(spec.watermark_field), sql.Identifier(self.tmp)
         )
 
@@ -88,8 +89,7 @@ class _PageLoader:
         )
         with self.conn.cursor().copy(copy) as cp:
             cp.write(page.encode("utf-8"))
-        read = self.conn.execute(sql.SQL("select count(*) from {}").format(sql.Identifier(self.tmp))).fetchone()[0]
-        newest = self.conn.execute(self.newest).fetchone()[0]
+        read, newest = self.conn.execute(self.newest).fetchone()
         rows = self.conn.execute(self.upsert, {"run_id": self.run_id}).fetchall()
         return _tally([(ins, dele) for _id, ins, dele in rows], read), newest
 
@@ -121,7 +121,7 @@ def extract_object(
     counts = LoadCounts()
     newest = previous
     progress(f"Salesforce {spec.name}: {mode} extract" + (f" since {since.isoformat()}" if since else ""))
-    for page in client.bulk_query_pages(soql, query_all=True, max_records=page_size):
+    for page in prefetch(client.bulk_query_pages(soql, query_all=True, max_records=page_size)):
         with conn.transaction():
             page_counts, page_newest = loader.load(page)
             if seen is not None:
