@@ -451,6 +451,8 @@ class Biller:
             if t.kind == "CreditMemo":
                 total = t.total
                 remaining = total - t.invoice.credit_applied
+                # Customer.Balance, as QBO keeps it: open invoices minus unused credits.
+                balances[t.customer["Id"]] -= remaining
                 memos.append(
                     {
                         "Id": t.id,
@@ -510,6 +512,7 @@ class Biller:
                 }
                 if t.ref_num:
                     payment["PaymentRefNum"] = t.ref_num
+                balances[t.customer["Id"]] -= t.unapplied
                 payments.append(payment)
             last_touch[t.customer["Id"]] = max(last_touch[t.customer["Id"]], stamp)
         for customer in ctx.qbo["Customer"]:

@@ -13,7 +13,8 @@ Values are converted to the types the emulators expect (Salesforce dates, dateti
 and booleans; QBO money as Decimal, Ids as strings), and what a real record always has is
 filled in, so a file can hold only the fields the case is about: Ids, SystemModstamp and
 friends, IsDeleted, IsWon/IsClosed from StageName, Amount from the line items, SyncToken,
-MetaData, invoice totals, balances, exchange rates and due dates.
+MetaData, invoice totals and balances, customer balances (open invoices minus unused credits),
+exchange rates, home amounts and due dates.
 
 Without a `truth.json` reconciliation the truth is computed by the rules, with each account
 linked to the customer its `QBO_Customer_Id__c` names, or to the customers `truth.json`'s
@@ -381,6 +382,7 @@ def _complete_qbo(qbo: dict[str, list[dict]], as_of: date) -> None:
                 open_balance[customer_ref] += txn["Balance"]
             elif kind == "CreditMemo":
                 txn.setdefault("RemainingCredit", txn["TotalAmt"])
+                open_balance[customer_ref] -= txn["RemainingCredit"]
                 txn.setdefault("Balance", txn["RemainingCredit"])
                 txn.setdefault(
                     "HomeTotalAmt", (txn["TotalAmt"] * txn["ExchangeRate"]).quantize(cent, rounding=ROUND_HALF_UP)
@@ -388,8 +390,10 @@ def _complete_qbo(qbo: dict[str, list[dict]], as_of: date) -> None:
             else:
                 txn["TxnDate"] = txn.get("TxnDate") or as_of.isoformat()
                 txn.setdefault("UnappliedAmt", Decimal("0.00"))
+                open_balance[customer_ref] -= txn["UnappliedAmt"]
                 txn.setdefault("Line", [])
     for customer_id, customer in customers.items():
+        # As QBO keeps it: open invoices minus unused credit memos and unapplied payments.
         customer.setdefault("Balance", open_balance.get(customer_id, Decimal("0.00")))
     for kind in ("Invoice", "CreditMemo", "Payment"):
         if kind in qbo:
@@ -423,7 +427,10 @@ def load_scenario(directory: Path | str) -> Dataset:
     if not directory.is_dir():
         raise ScenarioError(f"scenario folder {directory} does not exist")
     meta_path = directory / "meta.json"
-    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    try:
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"meta.json: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     as_of = _date(meta["as_of"], "meta.json, field as_of") if meta.get("as_of") else date.today()
     salesforce = _load_salesforce(directory / "salesforce", as_of)
     qbo = _load_qbo(directory / "qbo", as_of)

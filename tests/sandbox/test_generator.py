@@ -168,11 +168,15 @@ def test_qbo_entities_are_consistent(small):
             assert invoice["TotalAmt"] == invoice["Balance"] == 0
             assert invoice["PrivateNote"].startswith("Voided")
         balances[invoice["CustomerRef"]["value"]] += invoice["Balance"]
-    for customer in qbo["Customer"]:
-        assert customer["Balance"] == balances[customer["Id"]]
     for memo in qbo["CreditMemo"]:
         assert memo["InvoiceRef"]["value"] in invoices
         assert 0 <= memo["RemainingCredit"] <= memo["TotalAmt"]
+        balances[memo["CustomerRef"]["value"]] -= memo["RemainingCredit"]
+    for payment in qbo["Payment"]:
+        balances[payment["CustomerRef"]["value"]] -= payment["UnappliedAmt"]
+    # QBO's Customer.Balance: open invoices minus unused credit memos and unapplied payments.
+    for customer in qbo["Customer"]:
+        assert customer["Balance"] == balances[customer["Id"]]
 
 
 def test_payments_cover_partial_full_and_over_payment_and_every_aging_bucket(small):

@@ -74,6 +74,8 @@ def test_minimal_files_get_the_fields_a_real_record_has():
     assert euro["HomeTotalAmt"] == Decimal("108.00")
     customers = {c["Id"]: c for c in dataset.qbo["Customer"]}
     assert customers["3"]["Balance"] == Decimal("100")
+    # Customer 1: its open invoices (1000+600+900+200+1080+300, the voided one is 0) minus the 100 credit.
+    assert customers["1"]["Balance"] == Decimal("3980")
     assert dataset.qbo["CreditMemo"][0]["RemainingCredit"] == Decimal("100")
 
 
@@ -144,6 +146,7 @@ def test_truth_comes_from_account_links_when_no_truth_file(tmp_path):
             "qbo/Customer: both Customer.csv and Customer.json exist",
         ),
         ({"meta.json": '{"as_of": "22/11/2026"}'}, "meta.json, field as_of: '22/11/2026' is not a date"),
+        ({"meta.json": "{as_of: 2026-11-22}"}, "meta.json: not valid JSON"),
     ],
 )
 def test_bad_values_are_named_by_file_row_and_field(tmp_path, files, message):
