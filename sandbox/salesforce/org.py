@@ -33,9 +33,10 @@ BULK_INGEST_BATCH_RECORDS = 10000
 class Rec(dict):
     """A stored record. Never mutated after it is stored: a write stores a new Rec, so cursors and
     Bulk jobs that hold a Rec see the values of the moment they ran. `_fmt` holds the record's
-    CSV cells, one per schema field, made when the record is loaded or written."""
+    CSV cells, one per schema field, made when the record is loaded or written; `_line` its last
+    Bulk query CSV line with the key of that line's column set."""
 
-    __slots__ = ("_fmt",)
+    __slots__ = ("_fmt", "_line")
 
 
 class SalesforceOrg:
@@ -55,6 +56,7 @@ class SalesforceOrg:
             o.name: [(f.name, values.column_formatter(f)) for f in o.fields] for o in OBJECTS.values()
         }
         self._pending_fmt: list[tuple[SObject, list[Rec]]] = []
+        self._line_keys: dict[tuple, object] = {}
         self._present: dict[str, set[str]] = {}  # fields the dataset gave values for, per object
         self._load(records or {})
         self.run_as_user_id = next(
@@ -621,13 +623,31 @@ class SalesforceOrg:
     def csv_renderer(self, plan: soql.Plan, delimiter: str, line_ending: str):
         """A function [Rec, ...] -> their CSV lines (str), joined from the cached cells."""
         if all(not p.chain for p in plan.columns):
-            idx = [plan.obj.index[p.field.name] for p in plan.columns]
+            idx = tuple(plan.obj.index[p.field.name] for p in plan.columns)
+            # One key object per column set, so a cached line is recognised with `is`.
+            key = self._line_keys.setdefault((plan.obj.name, idx, delimiter, line_ending), object())
+            pick = itemgetter(*idx) if len(idx) > 1 else (lambda cells, i=idx[0]: (cells[i],))
             join = delimiter.join
-            if len(idx) == 1:
-                i = idx[0]
-                return lambda rows: "".join([r._fmt[i] + line_ending for r in rows])
-            pick = itemgetter(*idx)
-            return lambda rows: "".join([join(pick(r._fmt)) + line_ending for r in rows])
+
+            def render_cached(rows: list[Rec]) -> str:
+                # The nightly extract asks for the same columns every time: each record keeps its
+                # last CSV line, so a repeated query only concatenates.
+                out = []
+                append = out.append
+                for r in rows:
+                    try:
+                        cached = r._line
+                        if cached[0] is key:
+                            append(cached[1])
+                            continue
+                    except AttributeError:
+                        pass
+                    line = join(pick(r._fmt)) + line_ending
+                    r._line = (key, line)
+                    append(line)
+                return "".join(out)
+
+            return render_cached
         store = self.records
         cells = []
         for path in plan.columns:
