@@ -142,10 +142,20 @@ def _finish(pairs: pl.DataFrame, left: pl.DataFrame, right: pl.DataFrame) -> pl.
     ).sort(["score", "left_id", "right_id"], descending=[True, False, False])
 
 
+# Scoring field fed by each optional column.
+_FIELD_OF = {"address": "street", "city": "city", "postal_code": "postal", "phone": "phone", "email": "domain",
+             "website": "domain"}
+
+
 def match_files(
     left_path: Path, right_path: Path | None, columns: dict[str, str], config: MatchConfig, all_pairs: bool = False
 ) -> pl.DataFrame:
     left = read_records(left_path, columns)
     if right_path is None:
-        return dedupe_pairs(left, config, all_pairs)
-    return link_pairs(left, read_records(right_path, columns), config, all_pairs)
+        pairs = dedupe_pairs(left, config, all_pairs)
+    else:
+        pairs = link_pairs(left, read_records(right_path, columns), config, all_pairs)
+    # Explain with the fields the files have; a column never given would only add empty columns.
+    given = {"name"} | {_FIELD_OF[c] for c in columns if c in _FIELD_OF}
+    unused = [c for c in pairs.columns if c.startswith(("sim_", "contrib_")) and c.split("_", 1)[1] not in given]
+    return pairs.drop(unused)
