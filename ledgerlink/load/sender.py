@@ -298,11 +298,12 @@ def _fetch(conn, statement: str, params: dict | None = None) -> list[dict]:
 
 
 def send_outbox(database_url: str, client, *, max_attempts: int, run_id: str | None = None,
-                skip_opportunities: set[str] | None = None, workers: int = 1) -> SendResult:
+                skip_opportunities: set[str] | None = None, workers: int = 1,
+                batch_size: int = BATCH_SIZE) -> SendResult:
     """Send every sendable outbox row; see the module docstring.
 
     `skip_opportunities`: opportunity ids quarantined by the planned-invoice checks
     (`open_quarantine_ids(conn, "sync.planned_invoices")`); their invoices wait.
     """
     return Sender(database_url, client, max_attempts=max_attempts, run_id=run_id,
-                  skip_opportunities=skip_opportunities, workers=workers).run()
+                  skip_opportunities=skip_opportunities, workers=workers, batch_size=batch_size).run()

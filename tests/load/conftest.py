@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from decimal import Decimal
 
@@ -11,6 +12,7 @@ from ledgerlink.config import Settings
 from tests.load.staging import put_qbo, put_sf
 
 AS_OF = date(2026, 11, 20)
+_db_counter = itertools.count()
 
 # 18-character Ids with the real key prefixes.
 ACME = "001000000000001AAA"
@@ -193,3 +195,37 @@ def extract_qbo(conn, client, entities=("Customer", "Invoice", "Payment", "Credi
 
     for name in entities:
         extract_entity(client, conn, SPECS_BY_KEY[("qbo", name)], run_id="test-extract", full_refresh=True)
+
+
+@pytest.fixture
+def second_db(pg_server_url, template_db_url):
+    """Another fresh migrated database (for a reference run beside the test's own)."""
+    import psycopg
+
+    from ledgerlink import db
+
+    name = f"t2_{next(_db_counter)}_{id(object()) % 100000}"
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f"create database {name} template ll_template")
+    yield db.with_database(pg_server_url, name)
+    with psycopg.connect(pg_server_url, autocommit=True) as admin:
+        admin.execute(f"drop database if exists {name} with (force)")
+
+
+def invoice_snapshot(company) -> dict[str, list[tuple]]:
+    """LedgerLink's invoices in a QBO emulator, by DocNumber, in a form two runs can compare."""
+    customers = company.entities["Customer"]
+    out: dict[str, list[tuple]] = {}
+    for inv in company.entities["Invoice"].values():
+        doc = inv.get("DocNumber") or ""
+        if not doc.startswith("SF-"):
+            continue
+        lines = tuple(
+            (ln["SalesItemLineDetail"]["ItemRef"]["value"], str(ln["SalesItemLineDetail"].get("Qty")),
+             str(ln["SalesItemLineDetail"].get("UnitPrice")), str(ln["Amount"]))
+            for ln in inv["Line"] if ln.get("DetailType") == "SalesItemLineDetail")
+        customer = customers[inv["CustomerRef"]["value"]]["DisplayName"]
+        out.setdefault(doc, []).append((customer, inv["TxnDate"], inv.get("DueDate"),
+                                        inv["CurrencyRef"]["value"], str(inv["TotalAmt"]), lines,
+                                        inv.get("PrivateNote")))
+    return out
