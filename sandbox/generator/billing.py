@@ -112,16 +112,16 @@ class Biller:
         self.intended: list[tuple] = []
         self.items = make_items(ctx)
         self.customers = {c["Id"]: c for c in ctx.qbo["Customer"]}
-        self.company_of_customer = {cid: co for co in ctx.companies for cid in co.qb_customers}
         self.billable = [co for co in ctx.companies if co.qb_customers]
         self.amount_line_mismatch: list[str] = []
 
     # --- building blocks ------------------------------------------------------------------
 
-    def txn(self, kind: str, day: date, customer_id: str, currency: str | None = None) -> Txn:
+    def txn(self, kind: str, day: date, customer_id: str) -> Txn:
+        """A transaction in the customer's currency (QBO allows no other)."""
         self.seq += 1
         customer = self.customers[customer_id]
-        t = Txn(kind, self.seq, day, customer, currency or customer["CurrencyRef"]["value"])
+        t = Txn(kind, self.seq, day, customer, customer["CurrencyRef"]["value"])
         (self.invoices if kind == "Invoice" else self.others).append(t)
         return t
 
@@ -155,8 +155,8 @@ class Biller:
     def intend(self, month_day: date, opp_id: str | None, invoice: Txn | None, category: str) -> None:
         self.intended.append((month_day.isoformat()[:7], opp_id, invoice, category))
 
-    def invoice_for(self, opp: dict, customer_id: str, day: date, lines: list[tuple], currency: str | None = None) -> Txn:
-        invoice = self.txn("Invoice", day, customer_id, currency)
+    def invoice_for(self, opp: dict, customer_id: str, day: date, lines: list[tuple]) -> Txn:
+        invoice = self.txn("Invoice", day, customer_id)
         invoice.lines = lines
         invoice.note = self.note_for(opp)
         return invoice
