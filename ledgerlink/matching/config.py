@@ -25,6 +25,9 @@ class MatchConfig:
     ambiguity_margin: float = 0.03
     # How many candidates per record the review queue shows.
     review_candidates: int = 3
+    # Skip the slower fields of pairs that cannot reach the review threshold (they are left out
+    # of the scored pairs). Off when every compared pair must be listed.
+    prune_below_review: bool = True
 
     def __post_init__(self) -> None:
         auto, review = self.auto_link_threshold, self.review_threshold
@@ -49,6 +52,10 @@ class MatchConfig:
             review_threshold=settings.matching.review_threshold,
             **overrides,
         )
+
+    @property
+    def prune_below(self) -> float | None:
+        return self.review_threshold if self.prune_below_review else None
 
     def decide(self, score: float | None) -> str:
         """`auto_link`, `review` or `different` for one score."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import polars as pl
@@ -150,6 +151,8 @@ _FIELD_OF = {"address": "street", "city": "city", "postal_code": "postal", "phon
 def match_files(
     left_path: Path, right_path: Path | None, columns: dict[str, str], config: MatchConfig, all_pairs: bool = False
 ) -> pl.DataFrame:
+    if all_pairs:
+        config = dataclasses.replace(config, prune_below_review=False)
     left = read_records(left_path, columns)
     if right_path is None:
         pairs = dedupe_pairs(left, config, all_pairs)

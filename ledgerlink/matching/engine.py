@@ -95,7 +95,7 @@ def _with_ids(scored: pl.DataFrame, left: pl.DataFrame, right: pl.DataFrame) -> 
 def score_within(frame: pl.DataFrame, config: MatchConfig) -> tuple[pl.DataFrame, BlockingStats]:
     """Scored pairs inside one prepared frame; `left_id < right_id`-oriented rows."""
     pairs, stats = candidate_pairs(frame, None, config.max_block_pairs)
-    scored = _with_ids(score_pairs(frame, frame, pairs, config.scoring), frame, frame)
+    scored = _with_ids(score_pairs(frame, frame, pairs, config.scoring, config.prune_below), frame, frame)
     # Orient each pair by id so a pair has one spelling everywhere (decisions, review, clusters).
     swap = pl.col("left_id") > pl.col("right_id")
     scored = scored.with_columns(
@@ -107,7 +107,7 @@ def score_within(frame: pl.DataFrame, config: MatchConfig) -> tuple[pl.DataFrame
 
 def score_across(left: pl.DataFrame, right: pl.DataFrame, config: MatchConfig) -> tuple[pl.DataFrame, BlockingStats]:
     pairs, stats = candidate_pairs(left, right, config.max_block_pairs)
-    return _with_ids(score_pairs(left, right, pairs, config.scoring), left, right), stats
+    return _with_ids(score_pairs(left, right, pairs, config.scoring, config.prune_below), left, right), stats
 
 
 def band(config: MatchConfig) -> pl.Expr:

@@ -57,36 +57,89 @@ def _phone_similarity(left: pl.Series, right: pl.Series, config: ScoringConfig) 
     return np.where(sim == 1, 1.0, np.where(same_local, config.local_number_credit, sim)).astype(np.float32)
 
 
+_LATER_FIELDS = (
+    # field, column, scorer; computed after the cheap fields, only for pairs that can still matter
+    ("street", "n_street", "fuzzy_sorted"),
+    ("city", "n_city", "fuzzy"),
+    ("postal", "n_postal", "code"),
+    ("phone", "n_phone", "phone"),
+)
+
+
+def _gathered(left: pl.DataFrame, right: pl.DataFrame, col: str, li: np.ndarray, ri: np.ndarray):
+    a, b = left[col].gather(li), right[col].gather(ri)
+    missing = ((a == "") | (b == "")).to_numpy()
+    return a, b, missing
+
+
+def _later_similarity(kind: str, a: pl.Series, b: pl.Series, config: ScoringConfig) -> np.ndarray:
+    if kind == "fuzzy_sorted":
+        return _fuzzy(a, b, fuzz.token_sort_ratio)
+    if kind == "fuzzy":
+        return _fuzzy(a, b, fuzz.ratio)
+    if kind == "code":
+        return _code_similarity(a, b, config.one_edit_credit)
+    return _phone_similarity(a, b, config)
+
+
+def _best_possible(kind: str, a: pl.Series, b: pl.Series, config: ScoringConfig) -> np.ndarray:
+    """An upper bound of the field's similarity from a cheap equality test."""
+    equal = (a == b).to_numpy()
+    if kind == "code":
+        return np.where(equal, 1.0, config.one_edit_credit).astype(np.float32)
+    if kind == "phone":
+        return np.where(equal, 1.0, max(config.one_edit_credit, config.local_number_credit)).astype(np.float32)
+    return np.ones(len(equal), dtype=np.float32)
+
+
 def field_similarities(
-    left: pl.DataFrame, right: pl.DataFrame, li: np.ndarray, ri: np.ndarray, config: ScoringConfig
-) -> dict[str, np.ndarray]:
-    """Similarity per field, NaN where either record lacks the field."""
+    left: pl.DataFrame,
+    right: pl.DataFrame,
+    li: np.ndarray,
+    ri: np.ndarray,
+    config: ScoringConfig,
+    prune_below: float | None = None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(kept pair positions, similarity per field for those pairs; NaN where either lacks the field).
+
+    Name and domain are scored for every pair. With `prune_below`, a pair whose best possible
+    score (every remaining field perfect, or as good as a cheap equality test allows) is below
+    it is dropped before the slower fields are scored: it could never reach review.
+    """
+    weights = config.weights
     sims: dict[str, np.ndarray] = {}
-    specs = (
-        ("street", "n_street", lambda a, b: _fuzzy(a, b, fuzz.token_sort_ratio)),
-        ("city", "n_city", lambda a, b: _fuzzy(a, b, fuzz.ratio)),
-        ("postal", "n_postal", lambda a, b: _code_similarity(a, b, config.one_edit_credit)),
-        ("phone", "n_phone", lambda a, b: _phone_similarity(a, b, config)),
-    )
     # Name: the better of the words in their order and sorted, so a reordering ("Koch & Michael")
     # and a typo that moves a word in the sort ("Mrtals" vs "Metals") both score fairly.
-    if config.weights.get("name", 0) > 0:
-        a, b = left["n_core"].gather(li), right["n_core"].gather(ri)
+    if weights.get("name", 0) > 0:
+        a, b, missing = _gathered(left, right, "n_core", li, ri)
         in_order = _fuzzy(a, b, fuzz.ratio)
         sorted_ = _fuzzy(left["n_tokens"].gather(li), right["n_tokens"].gather(ri), fuzz.ratio)
-        sim = np.maximum(in_order, sorted_)
-        sim[((a == "") | (b == "")).to_numpy()] = np.nan
-        sims["name"] = sim
-    for name, col, fn in specs:
-        if config.weights.get(name, 0) <= 0:
-            continue
-        a, b = left[col].gather(li), right[col].gather(ri)
-        sim = fn(a, b).astype(np.float32)
-        sim[((a == "") | (b == "")).to_numpy()] = np.nan
-        sims[name] = sim
-    if config.weights.get("domain", 0) > 0:
+        sims["name"] = np.maximum(in_order, sorted_)
+        sims["name"][missing] = np.nan
+    if weights.get("domain", 0) > 0:
         sims["domain"] = _domain_similarity(left, right, li, ri)
-    return sims
+    later = [(f, col, kind) for f, col, kind in _LATER_FIELDS if weights.get(f, 0) > 0]
+    keep = np.arange(len(li))
+    if prune_below is not None and later:
+        known = np.zeros(len(li), dtype=np.float32)
+        present = np.zeros(len(li), dtype=np.float32)
+        for f, sim in sims.items():
+            known += np.where(np.isnan(sim), 0, weights[f] * sim)
+            present += np.where(np.isnan(sim), 0, weights[f])
+        for f, col, kind in later:
+            a, b, missing = _gathered(left, right, col, li, ri)
+            known += np.where(missing, 0, weights[f] * _best_possible(kind, a, b, config))
+            present += np.where(missing, 0, weights[f])
+        best = known / np.maximum(present, np.float32(config.min_evidence))
+        keep = np.flatnonzero(best >= np.float32(prune_below) - np.float32(1e-4))
+        sims = {f: sim[keep] for f, sim in sims.items()}
+        li, ri = li[keep], ri[keep]
+    for f, col, kind in later:
+        a, b, missing = _gathered(left, right, col, li, ri)
+        sim = _later_similarity(kind, a, b, config).astype(np.float32)
+        sim[missing] = np.nan
+        sims[f] = sim
+    return keep, sims
 
 
 def _domain_similarity(left: pl.DataFrame, right: pl.DataFrame, li: np.ndarray, ri: np.ndarray) -> np.ndarray:
@@ -116,13 +169,20 @@ def _domain_similarity(left: pl.DataFrame, right: pl.DataFrame, li: np.ndarray, 
 
 
 def score_pairs(
-    left: pl.DataFrame, right: pl.DataFrame, pairs: pl.DataFrame, config: ScoringConfig | None = None
+    left: pl.DataFrame,
+    right: pl.DataFrame,
+    pairs: pl.DataFrame,
+    config: ScoringConfig | None = None,
+    prune_below: float | None = None,
 ) -> pl.DataFrame:
-    """`pairs` (li, ri) plus `score`, `sim_<field>` (null when missing) and `contrib_<field>`."""
+    """`pairs` (li, ri) plus `score`, `sim_<field>` (null when missing) and `contrib_<field>`.
+
+    With `prune_below`, pairs that cannot reach that score are left out of the result.
+    """
     config = config or ScoringConfig()
-    li = pairs["li"].to_numpy()
-    ri = pairs["ri"].to_numpy()
-    sims = field_similarities(left, right, li, ri, config)
+    keep, sims = field_similarities(left, right, pairs["li"].to_numpy(), pairs["ri"].to_numpy(), config, prune_below)
+    li = pairs["li"].to_numpy()[keep]
+    ri = pairs["ri"].to_numpy()[keep]
     weights = {f: np.float32(config.weights[f]) for f in sims}
     present_weight = np.zeros(len(li), dtype=np.float32)
     for f, sim in sims.items():
@@ -136,9 +196,11 @@ def score_pairs(
         contribs[f] = contrib.astype(np.float32)
         score += contribs[f]
     columns["score"] = np.round(score, 4)
-    for f, sim in sims.items():
-        columns[f"sim_{f}"] = sim
-    for f, c in contribs.items():
-        columns[f"contrib_{f}"] = np.round(c, 4)
+    for f in FIELDS:
+        if f in sims:
+            columns[f"sim_{f}"] = sims[f]
+    for f in FIELDS:
+        if f in contribs:
+            columns[f"contrib_{f}"] = np.round(contribs[f], 4)
     out = pl.DataFrame(columns)
     return out.with_columns(pl.col(f"sim_{f}").fill_nan(None) for f in sims)

@@ -18,8 +18,8 @@ ACME_QB = {"id": "Q", "name": "Acme Robotics Incorporated", "address": "100 Main
 ACME_NEAR = {"id": "N", "name": "Acme Robotics", "address": "100 Main St", "city": "Springfield", "phone": "415 555 0199"}
 
 
-def _score(left: dict, right: dict, config: MatchConfig | None = None) -> dict:
-    result = engine.link(prepare([left]), prepare([right]), config or MatchConfig())
+def _score(left: dict, right: dict) -> dict:
+    result = engine.link(prepare([left]), prepare([right]), MatchConfig(prune_below_review=False))
     return result.scored.row(0, named=True)
 
 
@@ -151,3 +151,17 @@ def test_within_one_system_strong_pairs_cluster_and_near_misses_go_to_review():
     result = engine.dedupe(prepare(records), MatchConfig())
     assert set(result.clusters["record_id"]) == {"A", "A2"}
     assert set(result.review["right_id"]) | set(result.review["left_id"]) >= {"A3"}
+
+
+def test_pruning_skips_only_pairs_that_cannot_reach_review():
+    from tests.matching.synthetic import generate_pairs
+
+    data = generate_pairs(400, seed=5)
+    left, right = prepare(data.left), prepare(data.right)
+    full, _ = engine.score_across(left, right, MatchConfig(prune_below_review=False))
+    pruned, _ = engine.score_across(left, right, MatchConfig())
+    assert pruned.height < full.height
+    worth = full.filter(pl.col("score") >= MatchConfig().review_threshold).sort("left_id", "right_id")
+    kept = pruned.join(worth.select("left_id", "right_id"), on=["left_id", "right_id"], how="semi").sort("left_id", "right_id")
+    assert kept.height == worth.height
+    assert kept["score"].to_list() == worth["score"].to_list()
