@@ -50,7 +50,7 @@ def _fresh_database(server_url: str, name: str) -> str:
 
 def _load(url: str, profile: str, seed: int):
     from sandbox.generator import generate
-    from tests.reports.staging_loader import ensure_customer_xref, load_dataset
+    from tests.reports.staging_loader import load_dataset
 
     started = time.perf_counter()
     dataset = generate(profile, seed=seed)
@@ -58,7 +58,6 @@ def _load(url: str, profile: str, seed: int):
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
         ensure_staging_tables(conn)
-        ensure_customer_xref(conn)
         load_dataset(conn, dataset)
         conn.execute("vacuum analyze")
     loaded = time.perf_counter() - started

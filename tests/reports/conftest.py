@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ledgerlink.config import ReportSettings
-from tests.reports.staging_loader import ensure_customer_xref, load_dataset
+from tests.reports.staging_loader import load_dataset
 
 
 @pytest.fixture
@@ -16,7 +16,6 @@ def report_settings(tmp_path) -> ReportSettings:
 @pytest.fixture
 def load(conn):
     """load(dataset) -> the connection, with the dataset in the staging tables."""
-    ensure_customer_xref(conn)
 
     def _load(dataset, customer_links=None):
         load_dataset(conn, dataset, customer_links)

@@ -17,23 +17,6 @@ from psycopg import sql
 from ledgerlink.extract.qbo import pluck
 from ledgerlink.extract.specs import QBO_ENTITIES, SALESFORCE_OBJECTS, child_table
 
-XREF_DDL = """
-create table if not exists sync.customer_xref (
-    sf_account_id  text not null,
-    qb_customer_id text not null,
-    method         text,
-    score          numeric,
-    decided_by     text,
-    primary key (sf_account_id, qb_customer_id)
-)
-"""
-
-
-def ensure_customer_xref(conn) -> None:
-    """The matching stage's table, created here only if its migration has not landed yet."""
-    if conn.execute("select to_regclass('sync.customer_xref')").fetchone()[0] is None:
-        conn.execute(XREF_DDL)
-
 
 def _sf_value(value):
     if value is None:
@@ -106,10 +89,11 @@ def load_dataset(conn, dataset, customer_links=None) -> None:
                 ["parent_id", "line_no"] + [c.name for c in child.columns] + ["raw"],
                 lines(),
             )
-    ensure_customer_xref(conn)
     links = dataset.truth.customer_links if customer_links is None else customer_links
     with conn.cursor() as cur:
         cur.executemany(
-            "insert into sync.customer_xref (sf_account_id, qb_customer_id) values (%s, %s) on conflict do nothing",
+            # sync.customer_xref (sql/010_matching.sql) holds one QBO customer per account.
+            "insert into sync.customer_xref (sf_account_id, qb_customer_id, method) values (%s, %s, 'manual') "
+            "on conflict (sf_account_id) do nothing",
             [tuple(link) for link in links],
         )

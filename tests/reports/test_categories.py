@@ -129,15 +129,24 @@ def test_customer_mismatch_comes_before_amount_and_currency(load, report_setting
     assert rows[(no_link, inv2)][0] == "CUSTOMER_MISMATCH"
 
 
-def test_an_account_linked_to_two_qbo_customers_matches_either(load, report_settings):
+def test_duplicate_accounts_sharing_one_qbo_customer_both_match(load, report_settings):
+    # sync.customer_xref: one QBO customer per account, several accounts may share it.
     s = Scenario()
     acme = s.account("Acme")
-    acme_dupe = s.customer("ACME Corp.")
-    s.links.append((acme[0], acme_dupe))
-    opp = s.opportunity(acme, "100.00", date(2026, 10, 1))
-    inv = s.invoice(acme_dupe, "100.00", date(2026, 10, 2), opp=opp)
+    acme_dupe = s.account("ACME Corp.", linked=False)
+    s.links.append((acme_dupe[0], acme[1]))
+    first = s.opportunity(acme, "100.00", date(2026, 10, 1))
+    inv1 = s.invoice(acme, "100.00", date(2026, 10, 2), opp=first)
+    second = s.opportunity(acme_dupe, "200.00", date(2026, 10, 1))
+    inv2 = s.invoice(acme, "200.00", date(2026, 10, 2), opp=second)
+    # The dupe's own (unlinked) QBO customer is not the linked one.
+    third = s.opportunity(acme_dupe, "300.00", date(2026, 10, 1))
+    inv3 = s.invoice(acme_dupe, "300.00", date(2026, 10, 2), opp=third)
 
-    assert reconcile(load, s, report_settings)[(opp, inv)][0] == "MATCHED"
+    rows = reconcile(load, s, report_settings)
+
+    assert rows[(first, inv1)][0] == rows[(second, inv2)][0] == "MATCHED"
+    assert rows[(third, inv3)][0] == "CUSTOMER_MISMATCH"
 
 
 def test_currency_difference(load, report_settings):
