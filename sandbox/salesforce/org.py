@@ -16,7 +16,8 @@ import time
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from operator import itemgetter
+from itertools import repeat
+from operator import add, attrgetter, is_, itemgetter
 
 from sandbox.salesforce import ids, schema, soql, values
 from sandbox.salesforce.errors import RecordError, SfError
@@ -34,9 +35,9 @@ class Rec(dict):
     """A stored record. Never mutated after it is stored: a write stores a new Rec, so cursors and
     Bulk jobs that hold a Rec see the values of the moment they ran. `_fmt` holds the record's
     CSV cells, one per schema field, made when the record is loaded or written; `_line` its last
-    Bulk query CSV line with the key of that line's column set."""
+    Bulk query CSV line and `_line_key` the key of that line's column set."""
 
-    __slots__ = ("_fmt", "_line")
+    __slots__ = ("_fmt", "_line", "_line_key")
 
 
 class SalesforceOrg:
@@ -628,24 +629,23 @@ class SalesforceOrg:
             key = self._line_keys.setdefault((plan.obj.name, idx, delimiter, line_ending), object())
             pick = itemgetter(*idx) if len(idx) > 1 else (lambda cells, i=idx[0]: (cells[i],))
             join = delimiter.join
+            get_key, get_line, get_cells = attrgetter("_line_key"), attrgetter("_line"), attrgetter("_fmt")
 
             def render_cached(rows: list[Rec]) -> str:
                 # The nightly extract asks for the same columns every time: each record keeps its
-                # last CSV line, so a repeated query only concatenates.
-                out = []
-                append = out.append
-                for r in rows:
-                    try:
-                        cached = r._line
-                        if cached[0] is key:
-                            append(cached[1])
-                            continue
-                    except AttributeError:
-                        pass
-                    line = join(pick(r._fmt)) + line_ending
-                    r._line = (key, line)
-                    append(line)
-                return "".join(out)
+                # last CSV line, so a repeated query only concatenates. Everything per row runs
+                # in C (map chains), which is what makes 200,000+ rows/s possible.
+                # Key and line sit in two slots, not a tuple: half a million surviving tuples
+                # would make the cyclic GC rescan the whole org again and again.
+                try:
+                    if all(map(is_, map(get_key, rows), repeat(key))):
+                        return "".join(map(get_line, rows))
+                except AttributeError:
+                    pass
+                lines = list(map(add, map(join, map(pick, map(get_cells, rows))), repeat(line_ending)))
+                deque(map(setattr, rows, repeat("_line"), lines), maxlen=0)
+                deque(map(setattr, rows, repeat("_line_key"), repeat(key)), maxlen=0)
+                return "".join(lines)
 
             return render_cached
         store = self.records
