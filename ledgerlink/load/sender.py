@@ -25,12 +25,14 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 
 import requests
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from ledgerlink.clients.errors import QboFault, QboThrottled, QboUnavailable
+from ledgerlink.clients.qbo import escape_qbo
 from ledgerlink.db import ConfigurationError, connect, read_sql
 from ledgerlink.load import keys
 from ledgerlink.reconcile.rules import opportunity_ref
@@ -165,7 +167,7 @@ class Sender:
     def _claim(self, conn, phase: int) -> tuple[int, str, list[dict]] | None:
         """Pick the next rows and persist them as an open batch, in one transaction."""
         with conn.transaction():
-            rows = _fetch(conn, read_sql("load/claim_batch.sql"), {
+            rows = _fetch(conn, _sql("claim_batch"), {
                 "phase": phase, "run_id": self.run_id, "skip_opportunities": self.skip_opportunities,
                 "limit": self.batch_size})
             if not rows:
@@ -183,10 +185,9 @@ class Sender:
             batch_id = conn.execute(
                 "insert into sync.outbox_batch (request_id, phase, items, run_id) values (%s, %s, %s, %s)"
                 " returning id", [request_id, phase, Jsonb(items), self.run_id]).fetchone()[0]
-            for row, item in zip(rows, items, strict=True):
-                conn.execute(read_sql("load/mark_in_flight.sql"), {
-                    "batch_id": batch_id, "bid": item["bId"], "payload": Jsonb(row["payload"]),
-                    "run_id": self.run_id, "id": row["id"]})
+            conn.execute(_sql("mark_in_flight"), {
+                "batch_id": batch_id, "run_id": self.run_id, "ids": [r["id"] for r in rows],
+                "bids": [i["bId"] for i in items], "payloads": [Jsonb(r["payload"]) for r in rows]})
         return batch_id, request_id, items
 
     def _send_and_record(self, conn, batch_id: int, request_id: str, items: list[dict]) -> None:
@@ -207,53 +208,74 @@ class Sender:
         self.result.count("batches")
         by_bid = {str(r.get("bId")): r for r in responses}
         adopt: list[tuple[dict, dict]] = []
+        done: list[tuple[int, dict]] = []
+        rejected: list[tuple[int, dict]] = []
+        for item in items:
+            outbox_id = _outbox_id(item["bId"])
+            response = by_bid.get(item["bId"])
+            entity = next(k for k in item if k not in ("bId", "operation"))
+            if response is not None and isinstance(response.get(entity), dict):
+                done.append((outbox_id, response[entity]))
+                continue
+            if response is None:
+                response = {"Fault": {"Error": [{"code": "NO_RESPONSE",
+                                                 "Message": "QBO's batch answer had no item for this bId"}]}}
+            code, _, _ = _fault(response)
+            if code == DUPLICATE_DOC_NUMBER and entity == "Invoice" and item["operation"] == "create":
+                adopt.append((item, response))
+            else:
+                rejected.append((outbox_id, response))
+        adopted: list[tuple[int, dict]] = []
+        for item, response in adopt:
+            found = self._find_own_invoice(item["Invoice"])
+            if found is not None:
+                adopted.append((_outbox_id(item["bId"]), found))
+            else:
+                rejected.append((_outbox_id(item["bId"]), response))
         with conn.transaction():
-            for item in items:
-                outbox_id = _outbox_id(item["bId"])
-                response = by_bid.get(item["bId"])
-                entity = next(k for k in item if k not in ("bId", "operation"))
-                if response is not None and isinstance(response.get(entity), dict):
-                    self._record_success(conn, outbox_id, response[entity], request_id)
-                    continue
-                if response is None:
-                    response = {"Fault": {"Error": [{"code": "NO_RESPONSE",
-                                                     "Message": "QBO's batch answer had no item for this bId"}]}}
-                code, _, _ = _fault(response)
-                if (code == DUPLICATE_DOC_NUMBER and entity == "Invoice" and item["operation"] == "create"):
-                    adopt.append((item, response))
-                    continue
+            self._record_successes(conn, done, request_id)
+            self._record_successes(conn, adopted, request_id, adopted=True)
+            for outbox_id, response in rejected:
                 self._record_failure(conn, outbox_id, response)
             conn.execute("update sync.outbox_batch set status = 'done', completed_at = now() where id = %s",
                          [batch_id])
-        for item, response in adopt:
-            self._adopt_or_fail(conn, batch_id, item, response, request_id)
 
     # -- recording --------------------------------------------------------------------------
 
-    def _record_success(self, conn, outbox_id: int, entity: dict, request_id: str, adopted: bool = False) -> None:
-        row = conn.execute(read_sql("load/record_success.sql"), {"id": outbox_id, "qb_id": str(entity["Id"])}).fetchone()
-        key, entity_name, operation, source_id, payload = row
-        conn.execute(read_sql("load/resolve_dead_letter.sql"), {"key": key})
-        if operation == "update":
-            self.result.count("updated")
+    def _record_successes(self, conn, done: list[tuple[int, dict]], request_id: str,
+                          adopted: bool = False) -> None:
+        """Mark a batch's accepted records sent and link them, in a handful of statements."""
+        if not done:
             return
-        if adopted:
-            self.result.count("adopted")
-        else:
-            self.result.count("created", entity=entity_name)
-        if entity_name == "Invoice":
-            conn.execute(read_sql("load/insert_invoice_xref.sql"), {
-                "opp": source_id, "qb_id": str(entity["Id"]), "doc_number": entity.get("DocNumber"),
-                "request_id": request_id, "key": key, "outbox_id": outbox_id, "entity": Jsonb(entity)})
-        elif entity_name == "Customer":
-            conn.execute(read_sql("load/insert_customer_xref.sql"), {"account": source_id, "qb_id": str(entity["Id"])})
+        entities = {outbox_id: entity for outbox_id, entity in done}
+        rows = conn.execute(_sql("record_success"), {
+            "ids": list(entities), "qb_ids": [str(e["Id"]) for e in entities.values()]}).fetchall()
+        conn.execute(_sql("resolve_dead_letter"), {"keys": [r[1] for r in rows]})
+        invoices = [r for r in rows if r[2] == "Invoice" and r[3] == "create"]
+        customers = [r for r in rows if r[2] == "Customer" and r[3] == "create"]
+        if invoices:
+            conn.execute(_sql("insert_invoice_xref"), {
+                "request_id": request_id, "opps": [r[4] for r in invoices],
+                "qb_ids": [str(entities[r[0]]["Id"]) for r in invoices], "keys": [r[1] for r in invoices],
+                "outbox_ids": [r[0] for r in invoices], "entities": [Jsonb(entities[r[0]]) for r in invoices]})
+        if customers:
+            conn.execute(_sql("insert_customer_xref"), {
+                "accounts": [r[4] for r in customers], "qb_ids": [str(entities[r[0]]["Id"]) for r in customers]})
+        with self.result._lock:
+            for _id, _key, entity, operation, _source in rows:
+                if operation == "update":
+                    self.result.updated += 1
+                elif adopted:
+                    self.result.adopted += 1
+                else:
+                    self.result.created[entity] = self.result.created.get(entity, 0) + 1
 
     def _record_failure(self, conn, outbox_id: int, response: dict) -> None:
         code, message, detail = _fault(response)
         key, entity, source_id, payload_hash, attempts, status = conn.execute(
-            read_sql("load/record_failure.sql"),
+            _sql("record_failure"),
             {"id": outbox_id, "code": code, "message": message, "max_attempts": self.max_attempts}).fetchone()
-        conn.execute(read_sql("load/upsert_dead_letter.sql"), {
+        conn.execute(_sql("upsert_dead_letter"), {
             "key": key, "target": "qbo", "entity": entity, "source_id": source_id, "outbox_id": outbox_id,
             "payload_hash": payload_hash, "code": code, "message": message, "detail": detail,
             "attempts": attempts, "status": "exhausted" if status == "dead" else "retrying", "run_id": self.run_id})
@@ -263,28 +285,30 @@ class Sender:
                                          "attempts": attempts, "status": status})
         log.warning("QBO rejected %s (attempt %d, %s): %s %s - %s", key, attempts, status, code, message, detail)
 
-    def _adopt_or_fail(self, conn, batch_id: int, item: dict, response: dict, request_id: str) -> None:
-        """DocNumber taken: if the invoice holding it is ours (same opportunity), link it instead.
+    def _find_own_invoice(self, invoice: dict) -> dict | None:
+        """DocNumber taken: the invoice holding it, if it is ours (it references the same opportunity).
 
         This is how a replay whose requestid QBO no longer remembers ends without a duplicate.
         """
-        invoice = item["Invoice"]
         opp_id = opportunity_ref(invoice.get("PrivateNote"))
-        found = None
+        if not opp_id:
+            return None
         try:
-            doc = invoice["DocNumber"].replace("\\", "\\\\").replace("'", "\\'")
+            doc = escape_qbo(invoice["DocNumber"])
             hits = self.client.query(f"SELECT * FROM Invoice WHERE DocNumber = '{doc}'").get("Invoice", [])
-            found = next((h for h in hits if opp_id and opportunity_ref(h.get("PrivateNote")) == opp_id), None)
         except (QboFault, requests.RequestException) as exc:
             log.warning("Could not look up invoice %s after a DocNumber clash: %s", invoice.get("DocNumber"), exc)
-        with conn.transaction():
-            outbox_id = _outbox_id(item["bId"])
-            if found is not None:
-                self._record_success(conn, outbox_id, found, request_id, adopted=True)
-                log.info("Invoice %s already existed in QBO as %s; linked, not created again",
-                         invoice.get("DocNumber"), found.get("Id"))
-            else:
-                self._record_failure(conn, outbox_id, response)
+            return None
+        found = next((h for h in hits if opportunity_ref(h.get("PrivateNote")) == opp_id), None)
+        if found is not None:
+            log.info("Invoice %s already existed in QBO as %s; linked, not created again",
+                     invoice.get("DocNumber"), found.get("Id"))
+        return found
+
+
+@cache
+def _sql(name: str) -> str:
+    return read_sql(f"load/{name}.sql")
 
 
 def _outbox_id(bid: str) -> int:

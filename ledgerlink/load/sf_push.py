@@ -157,7 +157,7 @@ def _record_ok(conn, u: Update, run_id: str | None, result: PushResult) -> None:
     conn.execute(read_sql("load/upsert_push_state.sql"), {
         "object": u.state_key, "record_id": u.record_id, "payload_hash": keys.payload_hash(u.fields),
         "payload": Jsonb(u.fields), "run_id": run_id})
-    conn.execute(read_sql("load/resolve_dead_letter.sql"), {"key": dead_letter_key(u.state_key, u.record_id)})
+    conn.execute(read_sql("load/resolve_dead_letter.sql"), {"keys": [dead_letter_key(u.state_key, u.record_id)]})
     result.pushed[u.state_key] = result.pushed.get(u.state_key, 0) + 1
 
 

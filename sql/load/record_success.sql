@@ -1,5 +1,7 @@
-update sync.outbox
-set status = 'sent', qb_id = %(qb_id)s, sent_at = now(), updated_at = now(),
+-- Records QBO created or updated (one statement for the whole batch).
+update sync.outbox o
+set status = 'sent', qb_id = u.qb_id, sent_at = now(), updated_at = now(),
     last_error_code = null, last_error_message = null, hold_reason = null
-where id = %(id)s
-returning idempotency_key, entity, operation, source_id, payload
+from unnest(%(ids)s::bigint[], %(qb_ids)s::text[]) as u(id, qb_id)
+where o.id = u.id
+returning o.id, o.idempotency_key, o.entity, o.operation, o.source_id

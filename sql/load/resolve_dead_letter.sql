@@ -1,3 +1,3 @@
 update sync.dead_letter
 set status = 'resolved', resolved_at = now()
-where key = %(key)s and status <> 'resolved'
+where key = any(%(keys)s) and status <> 'resolved'

@@ -133,3 +133,29 @@ def test_quarantined_invoice_waits_and_its_new_customer_is_not_created(conn, db_
                           [customer_key, opp_id]).fetchone()[0]
     assert status[customer_key] == ("sent" if others else "pending")
     assert invoices_by_opp(sandbox.qbo)[opp_id] == 0
+
+
+def test_replay_after_qbo_forgot_the_requestid_adopts_instead_of_duplicating(conn, db_url, settings,
+                                                                              sandbox_factory, tiny):
+    """QBO keeps requestids for an unknown time: if the replay is not recognised, the DocNumber
+    clash (6140) leads to the invoice already created for the same opportunity, which is linked."""
+    from ledgerlink.load.sender import Sender
+
+    sandbox = sandbox_factory(dataset=tiny, time_scale=600)
+    load_dataset(conn, tiny)
+    link_truth(conn, tiny)
+    plan_invoices(conn, settings, as_of=tiny.as_of)
+    client = qbo_client(sandbox.env, db_url, time_scale=600)
+    send_outbox(db_url, client, max_attempts=3, run_id="customers-only", skip_opportunities={
+        r[0] for r in conn.execute("select source_id from sync.outbox where entity = 'Invoice'").fetchall()})
+    sender = Sender(db_url, client, max_attempts=3, run_id="lost")
+    batch_id, request_id, items = sender._claim(conn, 2)
+    assert all("Invoice" in i for i in items)
+    client.batch(items, "an-id-qbo-no-longer-remembers")  # created; our answer was lost
+
+    result = send_outbox(db_url, client, max_attempts=3, run_id="replay")
+    assert result.replayed_batches == 1 and result.adopted == len(items)
+    assert result.failed == 0
+    counts = invoices_by_opp(sandbox.qbo)
+    for opp in conn.execute("select sf_opportunity_id from sync.invoice_xref").fetchall():
+        assert counts[opp[0]] == 1
