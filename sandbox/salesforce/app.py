@@ -14,6 +14,7 @@ import re
 import time
 import traceback
 import uuid
+from datetime import timedelta
 from urllib.parse import unquote
 
 from starlette.applications import Starlette
@@ -26,6 +27,7 @@ from sandbox.salesforce import bulk, ids, schema
 from sandbox.salesforce.auth import OAuthError, issue_token, parse_form
 from sandbox.salesforce.errors import RecordError, SfError, not_found
 from sandbox.salesforce.org import LATEST_API_VERSION, OLDEST_API_VERSION, REST_PAGE_SIZE, SalesforceOrg
+from sandbox.salesforce.values import format_datetime, parse_datetime, utc_now_ms
 
 log = logging.getLogger("sandbox.salesforce")
 
@@ -221,9 +223,47 @@ def _describe(obj: schema.SObject, brief: bool = False) -> dict:
     return out
 
 
+def _replication_window(ctx: Ctx, max_days: int) -> tuple:
+    """start/end of a getUpdated/getDeleted call, with Salesforce's checks (seconds are dropped)."""
+    params = ctx.request.query_params
+    bounds = []
+    for name in ("start", "end"):
+        raw = params.get(name)
+        value = parse_datetime(raw.replace(" ", "+")) if raw else None
+        if value is None:
+            raise SfError(400, "INVALID_REPLICATION_DATE", f"{name} must be a dateTime such as 2026-01-01T00:00:00+00:00")
+        bounds.append(value.replace(second=0, microsecond=0))
+    start, end = bounds
+    now = utc_now_ms()
+    if end <= start:
+        raise SfError(400, "INVALID_REPLICATION_DATE", "end must be after start")
+    if start < now - timedelta(days=max_days):
+        raise SfError(400, "INVALID_REPLICATION_DATE", f"start date cannot be more than {max_days} days ago")
+    return start, end
+
+
+async def _replication(ctx: Ctx, obj: schema.SObject, kind: str) -> Response:
+    # getUpdated covers 30 days back, getDeleted 15 (the Recycle Bin); both go by SystemModstamp.
+    start, end = _replication_window(ctx, 30 if kind == "updated" else 15)
+    recs = [r for r in ctx.org.records[obj.name].values() if start <= r["SystemModstamp"] < end]
+    covered = format_datetime(min(end, utc_now_ms()))
+    if kind == "updated":
+        return _json({"ids": [r["Id"] for r in recs if not r["IsDeleted"]], "latestDateCovered": covered})
+    deleted = [r for r in recs if r["IsDeleted"]]
+    return _json(
+        {
+            "deletedRecords": [{"id": r["Id"], "deletedDate": format_datetime(r["SystemModstamp"])} for r in deleted],
+            "earliestDateAvailable": format_datetime(utc_now_ms() - timedelta(days=15)),
+            "latestDateCovered": covered,
+        }
+    )
+
+
 async def _sobject_record(ctx: Ctx, obj: schema.SObject, raw_id: str) -> Response:
     org = ctx.org
     method = ctx.request.method
+    if raw_id in ("updated", "deleted") and method == "GET":
+        return await _replication(ctx, obj, raw_id)
     if method == "GET":
         with org.lock:
             rec = org.get_record(obj, raw_id)

@@ -252,3 +252,24 @@ def test_request_log_marks_writes(org_and_sf):
     writes = [e for e in log if e["write"]]
     assert reads and not any(e["write"] for e in reads)
     assert [(e["method"], e["status"]) for e in writes] == [("PATCH", 204)]
+
+
+def test_describe_and_replication_resources(org_and_sf):
+    from datetime import UTC, datetime, timedelta
+
+    _, sf = org_and_sf
+    fields = {f["name"]: f for f in sf.Opportunity.describe()["fields"]}
+    assert fields["QBO_Invoice_Id__c"]["externalId"] is True and fields["QBO_Invoice_Id__c"]["unique"] is True
+    assert fields["IsWon"]["updateable"] is False and fields["AccountId"]["referenceTo"] == ["Account"]
+    assert {"Account", "Opportunity", "User"} <= {o["name"] for o in sf.describe()["sobjects"]}
+
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    sf.Opportunity.update(_opp_id(0), {"Name": "Touched"})
+    sf.Opportunity.delete(_opp_id(1))
+    end = datetime.now(UTC) + timedelta(minutes=2)
+    assert sf.Opportunity.updated(start, end)["ids"] == [_opp_id(0)]
+    deleted = sf.Opportunity.deleted(start, end)["deletedRecords"]
+    assert [d["id"] for d in deleted] == [_opp_id(1)]
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.Opportunity.deleted(start - timedelta(days=20), end)
+    assert _error(exc)["errorCode"] == "INVALID_REPLICATION_DATE"
