@@ -35,8 +35,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def start_sandbox(profile: str, seed: int, state_dir: Path) -> tuple[subprocess.Popen, dict]:
     proc = subprocess.Popen(
         [str(ROOT / ".venv/bin/ledgerlink"), "sandbox", "serve", "--profile", profile, "--seed", str(seed),
-         "--state-dir", str(state_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+         "--state-dir", str(state_dir), "--sf-port", "0", "--qbo-port", "0", "--oauth-port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"),
     )
     env: dict[str, str] = {}
     for line in proc.stdout:
