@@ -7,6 +7,8 @@ perfect pipeline would conclude about the data) and `summary.json`.
 
 from __future__ import annotations
 
+import gc
+import os
 import shlex
 import signal
 import sys
@@ -113,22 +115,27 @@ def serve(
              "pick others with --sf-port/--qbo-port/--oauth-port (0 = any free port)")
         raise typer.Exit(2) from None
     stop = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Handlers for both: a shell starts background jobs with SIGINT ignored, and Python then
+    # would not turn it into KeyboardInterrupt.
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    records = sum(map(len, sf.values())) + sum(map(len, qbo.values()))
     try:
         sandbox.start()
+        # Everything loaded so far lives until exit: keep the cyclic collector from re-scanning
+        # millions of records while serving (latency spikes on the large profile).
+        gc.freeze()
         exports = "".join(f"export {key}={shlex.quote(value)}\n" for key, value in sandbox.env.items())
         env_file = Path(state) / "env.sh"
-        env_file.touch(mode=0o600)
-        env_file.write_text(exports)
+        fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # also when an older, wider-open env.sh was there
+        with os.fdopen(fd, "w") as handle:
+            handle.write(exports)
         _say(f"Salesforce {sandbox.sf_url}  QBO {sandbox.qbo_url}  QBO OAuth {sandbox.oauth_url}")
         _say(f"Point LedgerLink at it with the lines below, or: source {env_file}")
         sys.stdout.write(exports)
         sys.stdout.flush()
         _say("Serving; press Ctrl-C to stop.")
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
+        while not stop.wait(0.5):
             pass
     finally:
         _say("Stopping the sandbox...")
@@ -137,7 +144,16 @@ def serve(
         stopper = threading.Thread(target=sandbox.stop, daemon=True)
         stopper.start()
         stopper.join(timeout=3)
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if records > 200_000:
+        # Freeing a few GB of records one by one takes the better part of a minute; the
+        # servers are stopped and the files written, so leave at once.
+        _say("Stopped.")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    _say("Stopped.")
 
 
 @app.command()
