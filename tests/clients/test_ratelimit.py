@@ -21,30 +21,40 @@ class FakeClock(AbstractClock):
         self.ms += round(seconds * 1000)
 
 
-def admitted(limiter: QboRateLimiter, n: int, batch: bool = False) -> int:
-    return sum(limiter.acquire(batch=batch, blocking=False) for _ in range(n))
+def run(limiter: QboRateLimiter, clock: FakeClock, seconds: float, *, batch: bool = False,
+        step: float = 0.01) -> list[float]:
+    """Try one request every `step` seconds for `seconds`; the (fake) times of those admitted."""
+    times = []
+    for _ in range(round(seconds / step)):
+        if limiter.acquire(batch=batch, blocking=False):
+            times.append(clock.ms / 1000)
+        clock.advance(step)
+    return times
 
 
-def test_per_second_then_per_minute_windows():
+def test_requests_are_spread_over_the_second():
+    clock = FakeClock()
+    limiter = QboRateLimiter("r1", QboLimits(requests_per_minute=100, requests_per_second=3), clock=clock)
+    times = run(limiter, clock, 1.0)
+    assert len(times) == 3
+    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= 0.333
+
+
+def test_per_minute_window():
     clock = FakeClock()
     limiter = QboRateLimiter("r1", QboLimits(requests_per_minute=5, requests_per_second=3), clock=clock)
-    assert admitted(limiter, 10) == 3  # the per-second window
-    clock.advance(1.01)
-    assert admitted(limiter, 10) == 2  # the minute's 5 are used up
-    clock.advance(30)
-    assert admitted(limiter, 10) == 0
-    clock.advance(29.1)  # a minute after the first ones
-    assert admitted(limiter, 10) == 3
+    first = run(limiter, clock, 10)
+    assert len(first) == 5
+    assert run(limiter, clock, first[0] + 59.9 - clock.ms / 1000) == []
+    assert len(run(limiter, clock, 1.0)) >= 1  # a minute after the first one
 
 
 def test_time_scale_compresses_the_minute():
     clock = FakeClock()
-    limiter = QboRateLimiter("r1", QboLimits(requests_per_minute=5, requests_per_second=5, time_scale=60), clock=clock)
-    assert admitted(limiter, 10) == 5
-    clock.advance(0.5)
-    assert admitted(limiter, 10) == 0
-    clock.advance(0.51)  # one scaled minute (1 s) after the first ones
-    assert admitted(limiter, 10) == 5
+    limiter = QboRateLimiter("r1", QboLimits(requests_per_minute=5, requests_per_second=3, time_scale=60),
+                             clock=clock)
+    assert len(run(limiter, clock, 0.9)) == 5
+    assert len(run(limiter, clock, 1.0)) == 5  # the next scaled minute
     assert limiter.scaled(60) == pytest.approx(1.0)
 
 
@@ -53,13 +63,11 @@ def test_batch_calls_have_their_own_budget_and_count_as_requests():
     limiter = QboRateLimiter(
         "r1", QboLimits(requests_per_minute=10, requests_per_second=9, batches_per_minute=2), clock=clock
     )
-    assert admitted(limiter, 5, batch=True) == 2  # refused batch calls take no request permit
-    assert admitted(limiter, 20) == 7  # 9 per second, 2 taken by the batch calls
-    clock.advance(1.01)
-    assert admitted(limiter, 20) == 1  # 10 per minute
-    assert admitted(limiter, 1, batch=True) == 0
+    # One try per request spacing: refused batch calls take no request permit.
+    assert len(run(limiter, clock, 5, batch=True, step=0.2)) == 2
+    assert len(run(limiter, clock, 5)) == 8  # the minute's 10 requests minus the 2 batch calls
     clock.advance(60)
-    assert admitted(limiter, 1, batch=True) == 1
+    assert len(run(limiter, clock, 1, batch=True)) == 1
 
 
 def test_concurrency_is_capped():
