@@ -188,6 +188,8 @@ class QboClient:
         """Refresh the access token (saving the rotated refresh token) and build the PQB client."""
         creds = self.credentials
         with self._token_lock:
+            self.close()  # a second connect() replaces the sessions
+            self._qb = None
             self._auth = self._auth_client()
             self._refresh(seed=creds.refresh_token)
             qb = QuickBooks(
@@ -284,6 +286,11 @@ class QboClient:
             error = json.loads(exc.content or b"{}").get("error", "")
         except (ValueError, AttributeError):
             error = ""
+        if exc.status_code >= 500 or exc.status_code == 429:
+            return ConfigurationError(
+                f"Intuit's token endpoint kept failing (HTTP {exc.status_code}); the refresh token was "
+                "not used up. Try again later (https://status.developer.intuit.com)."
+            )
         which = "the stored refresh token" if source == "stored" else "the refresh token from the environment"
         what = f"{error}" if error else f"HTTP {exc.status_code}"
         return ConfigurationError(

@@ -245,3 +245,11 @@ def test_concurrent_401s_lead_to_one_refresh(sandbox_factory, make_client, db_ur
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(run, range(4))) == [count(sandbox, "Item")] * 4
     assert client.counters.token_refreshes == 2
+
+
+def test_wrong_realm_names_the_realm_setting(sandbox_factory, make_client, db_url):
+    sandbox = sandbox_factory(dataset=qbo_only(), time_scale=SCALE)
+    client = make_client(sandbox, db_url, credentials=qbo_credentials(sandbox, realm_id="1234567890")).connect()
+    with pytest.raises(ConfigurationError, match="LEDGERLINK_QBO_REALM_ID"):
+        client.query("SELECT COUNT(*) FROM Customer")
+    assert client.counters.requests == 1
