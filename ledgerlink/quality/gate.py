@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from dataclasses import dataclass, field
 
 from ledgerlink import db
@@ -70,6 +71,7 @@ class SuiteRun:
     run_id: str
     row_count: int
     outcomes: list[RuleOutcome] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds: snapshot, pass_1..3, settle
 
     def failures(self, level: str) -> list[RuleOutcome]:
         return [o for o in self.outcomes if o.level == level]
@@ -204,11 +206,15 @@ def run_suite(
     """
     params = dict(load_parameters() if parameters is None else parameters)
     params["run_date"] = (run_date or dt.date.today()).isoformat()
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
     with snapshot(url, suite, source_table) as (schema, table):
         with db.connect(url) as conn:
             row_count = conn.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]
-        evaluations = runner.evaluate(url, schema, table, suite, params)
-    run = SuiteRun(suite, run_id, row_count, [RuleOutcome(ev.rule, ev) for ev in evaluations])
+        timings["snapshot"] = time.perf_counter() - start
+        evaluations = runner.evaluate(url, schema, table, suite, params, timings=timings)
+    run = SuiteRun(suite, run_id, row_count, [RuleOutcome(ev.rule, ev) for ev in evaluations], timings)
+    start = time.perf_counter()
     with db.connect(url) as conn:  # one transaction: quarantine and results agree
         for outcome in run.outcomes:
             if outcome.rule.quarantine:
@@ -216,6 +222,7 @@ def run_suite(
         row_level = [r.name for r in suite.rules if r.quarantine]
         quarantine.release_retired(conn, suite=suite.name, expectations=row_level, run_id=run_id)
         results.store(conn, run.result_rows())
+    timings["settle"] = time.perf_counter() - start
     return run
 
 

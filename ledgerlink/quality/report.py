@@ -153,6 +153,7 @@ def check_metadata(run: SuiteRun) -> tuple[dict, dict]:
         "quarantined_records": run.quarantined,
         "newly_quarantined": sum(r["newly_quarantined"] for r in rows),
         "released": run.released,
+        "seconds": round(sum(run.timings.values()), 2),
     }
     markdown = {"failures": failures_markdown(rows), "failing_rows_preview": failing_rows_markdown(rows)}
     return plain, markdown

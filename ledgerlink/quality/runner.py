@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -121,13 +122,22 @@ class _Validator:
 
 
 def evaluate(
-    url: str, schema: str, table: str, suite: Suite, parameters: dict, examples: int = EXAMPLE_ROWS
+    url: str,
+    schema: str,
+    table: str,
+    suite: Suite,
+    parameters: dict,
+    examples: int = EXAMPLE_ROWS,
+    timings: dict | None = None,
 ) -> list[Evaluation]:
-    """Evaluate every expectation of `suite` against `schema.table`."""
+    """Evaluate every expectation of `suite` against `schema.table` (seconds per pass into `timings`)."""
+    timings = {} if timings is None else timings
+    start = time.perf_counter()
     validator = _Validator(url)
     try:
         batch = validator.batch(schema, table)
         first = validator.validate(batch, suite, suite.rules, "BOOLEAN_ONLY", parameters)
+        timings["pass_1"] = time.perf_counter() - start
         evaluations = {}
         for rule in suite.rules:
             result = first[rule.name]
@@ -136,6 +146,7 @@ def evaluate(
         failed = tuple(r for r in suite.rules if not evaluations[r.name].success and not evaluations[r.name].error)
         if failed:
             # The checked columns too: some expectations (value lengths) report only the index.
+            start = time.perf_counter()
             summary = validator.validate(
                 batch,
                 suite,
@@ -150,12 +161,14 @@ def evaluate(
             )
             for rule in failed:
                 _read_summary(evaluations[rule.name], summary[rule.name], examples)
+            timings["pass_2"] = time.perf_counter() - start
 
         to_list = tuple(
             r for r in failed
             if r.quarantine and 0 < (evaluations[r.name].unexpected_count or 0) <= r.quarantine.max_rows
         )
         if to_list:
+            start = time.perf_counter()
             complete = validator.validate(
                 batch,
                 suite,
@@ -173,6 +186,7 @@ def evaluate(
                     evaluations[rule.name].unlisted = "GX does not list the failing rows of this expectation"
                 else:
                     evaluations[rule.name].failing = [plain(row) for row in rows]
+            timings["pass_3"] = time.perf_counter() - start
         return [evaluations[r.name] for r in suite.rules]
     finally:
         validator.close()

@@ -1,10 +1,11 @@
 """The rows a suite validates, copied once into `quality.<suite>`.
 
 Why a copy: GX runs several queries per expectation, and against a staging table each one
-would scan the `raw` JSON column and re-apply the `_deleted` filter; a query asset is worse, as
-GX executes the whole query just to learn its column names. An unlogged narrow copy is one scan,
-and every expectation of the suite then sees exactly the same rows, even while an extract is
-writing. The copy is dropped when the validation is over. A session advisory lock per suite
+would scan the whole wide row (the `raw` JSON of the record included) and re-apply the
+`_deleted` filter; a query asset is worse, as GX executes the whole query just to learn its
+column names. An unlogged copy of only the columns the suite names is one scan, and every
+expectation of the suite then sees exactly the same rows, even while an extract is writing.
+(So an expectation about the table's column set would see only those columns.) The copy is dropped when the validation is over. A session advisory lock per suite
 keeps two validations of the same suite (the nightly run and a manual one) from sharing it.
 """
 
@@ -42,7 +43,10 @@ def source_query(conn, suite: Suite, table: str | None = None) -> sql.Composable
         raise ConfigurationError(
             f"Suite {suite.name} ({suite.path.name}) validates {table}, which does not exist in this database."
         )
-    selected = sql.SQL(", ").join(sql.Identifier(c) for c in columns if c not in _SKIPPED_COLUMNS)
+    # Columns the suite names but the table lacks are left out: GX then reports that
+    # expectation as unable to run, and the others still run.
+    wanted = suite.columns
+    selected = sql.SQL(", ").join(sql.Identifier(c) for c in columns if c in wanted and c not in _SKIPPED_COLUMNS)
     query = sql.SQL("select {} from {}.{}").format(selected, sql.Identifier(schema), sql.Identifier(name))
     if "_deleted" in columns:
         query = sql.SQL("{} where not _deleted").format(query)

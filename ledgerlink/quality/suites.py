@@ -133,6 +133,14 @@ class Suite:
                 cols.append(rule.quarantine.key)
         return tuple(cols)
 
+    @property
+    def columns(self) -> set[str]:
+        """Every column the suite names: keys, checked columns, columns in row conditions."""
+        names = set(self.index_columns)
+        for rule in self.rules:
+            names |= set(rule.columns) | _condition_columns(rule.kwargs.get("row_condition"))
+        return names
+
     def rule(self, name: str) -> Rule:
         return next(r for r in self.rules if r.name == name)
 
@@ -140,6 +148,16 @@ class Suite:
         """The suite as GX reads it, optionally with only some of its expectations."""
         chosen = self.rules if rules is None else rules
         return {"name": self.name, "meta": self.meta, "expectations": [r.config for r in chosen]}
+
+
+def _condition_columns(value: Any) -> set[str]:
+    """Columns a GX 1.x row condition refers to ({"column": {"name": ...}} at any depth)."""
+    if isinstance(value, dict):
+        found = {value["column"]["name"]} if isinstance(value.get("column"), dict) else set()
+        return found.union(*(_condition_columns(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_condition_columns(v) for v in value)) if value else set()
+    return set()
 
 
 def _fail(path: Path, where: str, problem: str) -> ConfigurationError:

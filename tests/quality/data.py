@@ -60,11 +60,14 @@ BASELINE = [
        ('pay1', 1, 200.00, '101', 'Invoice'), ('pay2', 1, 54.00, '102', 'Invoice')""",
     """insert into staging.qb_credit_memo (id, doc_number, customer_id, total_amt, remaining_credit, currency) values
        ('cm1', 'CM1', '1', 20.00, 5.00, 'USD')""",
-    # Stand-in for the loads stage's view sync.planned_invoice_check (same columns).
+    # The loads stage's view sync.planned_invoice_check, replaced by a table of its contract
+    # columns (expectations/README.md) that the tests fill by hand.
     f"""create schema if not exists test_plan;
         create table {PLANNED} (
             opportunity_id text, customer_id text, display_name text, doc_number text, line_count integer,
-            unmapped_item_count integer, total_amt numeric(18,2), currency text, existing_invoice_id text)""",
+            unmapped_item_count integer, total_amt numeric(18,2), currency text, existing_invoice_id text);
+        drop view if exists sync.planned_invoice_check;
+        create view sync.planned_invoice_check as select * from {PLANNED}""",
     f"""insert into {PLANNED} values
        ('o1', '1', 'Acme Corp', 'SF-1001', 2, 0, 300.00, 'USD', null),
        ('o2', '2', 'Beta GmbH', 'SF-1002', 1, 0, 50.00, 'EUR', null),

@@ -377,7 +377,13 @@ SCENARIOS = [
                ('o11', '1', null, 'SF-2011', 1, 0, 1, 'USD', null),
                ('o13', '1', repeat('n', 501), 'SF-2013', 1, 0, 1, 'USD', null),
                ('o14', '1', 'Acme Corp', 'SF-2014', 1, 0, -1, 'USD', null),
-               ('o15', '1', 'Acme Corp', 'SF-2015', 1, 0, 1, 'XXX', null)""",
+               ('o15', '1', 'Acme Corp', 'SF-2015', 1, 0, 1, 'XXX', null),
+               ('o16', '1', 'Acme Corp', 'SF-2016', 1, 0, 1, 'USD', null),
+               ('o17', '7', 'Zed', 'SF-2017', 1, 0, 1, 'USD', null)""",
+            # Held back by staging checks: the opportunity o16, the QBO customer 7.
+            """insert into sync.quarantine (table_name, record_id, suite, expectation, reason, severity) values
+               ('staging.sf_opportunity', 'o16', 'sf_opportunity', 'amount_not_negative', 'negative', 'critical'),
+               ('staging.qb_customer', '7', 'qb_customer', 'currency_iso_4217', 'bad currency', 'critical')""",
         ),
         {
             "opportunity_present": None,
@@ -392,6 +398,7 @@ SCENARIOS = [
             "display_name_fits": {"o13"},
             "total_not_negative": {"o14"},
             "currency_iso_4217": {"o15"},
+            "sources_not_quarantined": {"o16", "o17"},
         },
         (
             f"delete from {PLANNED} where opportunity_id is null or doc_number = 'SF-2010' or opportunity_id = 'o4'",
@@ -403,7 +410,7 @@ SCENARIOS = [
             f"update {PLANNED} set display_name = 'Acme Corp' where opportunity_id in ('o11', 'o13')",
             f"update {PLANNED} set total_amt = 1 where opportunity_id = 'o14'",
             f"update {PLANNED} set currency = 'USD' where opportunity_id = 'o15'",
+            "update sync.quarantine set released_at = now() where suite in ('sf_opportunity', 'qb_customer')",
         ),
-        source_table=PLANNED,
     ),
 ]

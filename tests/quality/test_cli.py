@@ -57,4 +57,4 @@ def test_report_for_an_unknown_run_fails(db_url):
 def test_suites_lists_each_suite_with_its_asset_and_mode(db_url):
     out = _invoke("suites").output
     assert "sf_opportunity" in out and "staging/sf_opportunity" in out and "blocking" in out
-    assert "planned_invoices" in out and "sync.planned_invoice_check" in out
+    assert "planned_invoices" in out and "sql/quality/planned_invoices.sql" in out
