@@ -79,6 +79,20 @@ def test_minimal_files_get_the_fields_a_real_record_has():
     assert dataset.qbo["CreditMemo"][0]["RemainingCredit"] == Decimal("100")
 
 
+def test_lookalikes_scenario_keeps_its_stated_links_and_clusters():
+    dataset = load_scenario(SCENARIOS / "lookalikes")
+    accounts = {a["Id"]: a for a in dataset.salesforce["Account"]}
+    assert accounts["001000000000001AAA"]["BillingStreet"] == "200 Main Street\nSuite 200"
+    assert accounts["001000000000002AAA"]["BillingPostalCode"] is None
+    links = set(dataset.truth.customer_links)
+    assert ("001000000000001AAA", "2") in links and ("001000000000003AAA", "1") not in links
+    assert dataset.truth.sf_duplicate_clusters == [["001000000000001AAA", "001000000000002AAA"]]
+    assert dataset.truth.qb_duplicate_clusters == [["1", "2"]]
+    linked_customers = {c for _, c in links}
+    assert [c["Id"] for c in dataset.qbo["Customer"] if c["Id"] not in linked_customers] == ["5"]
+    assert dataset.truth.reconciliation == []  # no deals, no invoices
+
+
 def test_truth_comes_from_account_links_when_no_truth_file(tmp_path):
     folder = _write(
         tmp_path / "case",
