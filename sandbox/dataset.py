@@ -50,3 +50,5 @@ class Dataset:
     truth: GroundTruth = field(default_factory=GroundTruth)
     # The "today" the data was generated for: aging and close dates are relative to it.
     as_of: date = field(default_factory=date.today)
+    # What the generator intended for each case (for cross-checks), profile, seed, ...
+    extras: dict = field(default_factory=dict)
