@@ -44,7 +44,7 @@ class BlockingStats:
 
 
 def record_keys(frame: pl.DataFrame, common_token_share: float = 0.002) -> pl.DataFrame:
-    """One row per (row index, key kind, hashed key).
+    """One row per (row index, hashed key); `key % 16` is the key's kind (index in KINDS).
 
     Kinds: `t` a name word, `tp` the first four letters of a long name word (a typo late in the
     word), `tt` two name words together (rare combinations of common words: "garcia|foods"),
@@ -82,11 +82,9 @@ def record_keys(frame: pl.DataFrame, common_token_share: float = 0.002) -> pl.Da
     webs = base.select("row", dom="n_web_domain")
 
     def keyed(part: pl.DataFrame, kind: str, *cols: str) -> pl.DataFrame:
-        return part.select(
-            "row",
-            kind=pl.lit(KINDS.index(kind), pl.UInt8),
-            key=pl.struct(pl.lit(kind).alias("_kind"), *cols).hash(7),
-        )
+        # The kind lives in the key's low four bits, so one integer column says both.
+        digest = pl.struct(pl.lit(kind).alias("_kind"), *cols).hash(7)
+        return part.select("row", key=digest // 16 * 16 + KINDS.index(kind))
 
     parts = [
         keyed(tokens, "t", "tok"),
@@ -112,31 +110,42 @@ def candidate_pairs(
 ) -> tuple[pl.DataFrame, BlockingStats]:
     """Row-index pairs (`li`, `ri`) to score. With `right=None`, pairs within `left` (li < ri)."""
     dedupe = right is None
-    lkeys = record_keys(left)
-    rkeys = lkeys if dedupe else record_keys(right)
-    lcount = lkeys.group_by("key", "kind").len("nl")
-    rcount = lcount.rename({"nl": "nr"}) if dedupe else rkeys.group_by("key", "kind").len("nr")
-    sizes = lcount.join(rcount, on=["key", "kind"], how="inner")
+    lkeys = record_keys(left).lazy()
+    rkeys = lkeys if dedupe else record_keys(right).lazy()
+    lcount = lkeys.group_by("key").len("nl")
+    rcount = lcount.rename({"nl": "nr"}) if dedupe else rkeys.group_by("key").len("nr")
     nl = pl.col("nl").cast(pl.Int64)
-    sizes = sizes.with_columns(pairs=nl * (nl - 1) // 2 if dedupe else nl * pl.col("nr")).filter(pl.col("pairs") > 0)
     composite = [KINDS.index(k) for k in COMPOSITE]
-    cap = pl.when(pl.col("kind").is_in(composite)).then(max_composite_block_pairs).otherwise(max_block_pairs)
-    kept = sizes.filter(pl.col("pairs") <= cap).select("key")
+    cap = pl.when((pl.col("key") % 16).is_in(composite)).then(max_composite_block_pairs).otherwise(max_block_pairs)
+    sizes = (
+        lcount.join(rcount, on="key", how="inner")
+        .with_columns(pairs=nl * (nl - 1) // 2 if dedupe else nl * pl.col("nr"))
+        .filter(pl.col("pairs") > 0)
+        .with_columns(kept=pl.col("pairs") <= cap)
+        .collect()
+    )
+    kept = sizes.lazy().filter("kept").select("key")
     joined = (
-        lkeys.join(kept, on="key", how="semi").select(li="row", key="key", kind="kind")
+        lkeys.join(kept, on="key", how="semi").select(li="row", key="key")
         .join(rkeys.join(kept, on="key", how="semi").select(ri="row", key="key"), on="key")
     )
     if dedupe:
         joined = joined.filter(pl.col("li") < pl.col("ri"))
-    per_kind = joined.group_by("kind").len()
-    pairs = joined.select("li", "ri").unique().sort("li", "ri")
+    # A pair is one 64-bit number while de-duplicating: much cheaper than two columns.
+    packed = joined.select(p=pl.col("li").cast(pl.UInt64) * 2**32 + pl.col("ri").cast(pl.UInt64), kind=pl.col("key") % 16)
+    packed = packed.collect()
+    per_kind = packed.group_by("kind").len()
+    pairs = (
+        packed.select(pl.col("p").unique().sort())
+        .select(li=(pl.col("p") // 2**32).cast(pl.UInt32), ri=(pl.col("p") % 2**32).cast(pl.UInt32))
+    )
     n_left = left.height
     full = n_left * (n_left - 1) // 2 if dedupe else n_left * right.height
     stats = BlockingStats(
         candidate_pairs=pairs.height,
         full_pairs=full,
-        keys_used=kept.height,
-        keys_dropped=sizes.height - kept.height,
+        keys_used=int(sizes["kept"].sum()),
+        keys_dropped=int((~sizes["kept"]).sum()),
         pairs_per_kind={KINDS[k]: n for k, n in per_kind.iter_rows()},
     )
     return pairs, stats

@@ -403,8 +403,10 @@ def link(
                 links[m] = {"right_id": target, "method": METHOD_DUPLICATE, "decided_by": AUTO_DECIDER,
                             "decided_at": None, "note": f"duplicate of {source}"}
 
-    link_rows = [{"left_id": lid, **{k: v for k, v in row.items() if k != "score"}} for lid, row in links.items()]
-    links_df = pl.DataFrame(link_rows, schema={k: v for k, v in _LINK_SCHEMA.items() if k != "score"})
+    link_columns = {"left_id": list(links)} | {
+        c: [row[c] for row in links.values()] for c in _LINK_SCHEMA if c not in ("left_id", "score")
+    }
+    links_df = pl.DataFrame(link_columns, schema={k: v for k, v in _LINK_SCHEMA.items() if k != "score"})
     links_df = links_df.join(scored, on=["left_id", "right_id"], how="left").select(
         *[c for c in _LINK_SCHEMA], pl.exclude(*_LINK_SCHEMA)
     )
@@ -426,25 +428,24 @@ def link(
     review = pl.concat([review, _mates_in_review(review, scored, links, cluster_of, left_ids)], how="diagonal_relaxed")
 
     # 6. Status per left record; a cluster with a pending review and no link is pending as a whole.
-    pending = set(review["left_id"].to_list())
-    pending_clusters = {cluster_of[m] for m in pending if m in cluster_of}
-    best_score = dict(scored.group_by("left_id").agg(pl.col("score").max()).iter_rows())
-    status_rows = []
-    for lid in left["id"].to_list():
-        row = links.get(lid)
-        if row:
-            status = "linked"
-        elif lid in pending or cluster_of.get(lid) in pending_clusters:
-            status = "pending_review"
-        else:
-            status = "new"
-        status_rows.append({
-            "left_id": lid, "status": status, "right_id": row["right_id"] if row else None,
-            "method": row["method"] if row else None, "best_score": best_score.get(lid),
-            "cluster_id": cluster_of.get(lid),
-        })
-    status_df = pl.DataFrame(status_rows, schema={
-        "left_id": pl.String, "status": pl.String, "right_id": pl.String, "method": pl.String,
-        "best_score": pl.Float32, "cluster_id": pl.String,
-    })
+    clusters = pl.DataFrame(
+        {"left_id": list(cluster_of), "cluster_id": list(cluster_of.values())},
+        schema={"left_id": pl.String, "cluster_id": pl.String},
+    )
+    pending = review.select("left_id").unique()
+    pending_clusters = clusters.join(pending, on="left_id", how="semi").select("cluster_id").unique()
+    status_df = (
+        left.select(left_id="id")
+        .join(links_df.select("left_id", "right_id", "method"), on="left_id", how="left")
+        .join(scored.group_by("left_id").agg(best_score=pl.col("score").max()), on="left_id", how="left")
+        .join(clusters, on="left_id", how="left")
+        .with_columns(
+            status=pl.when(pl.col("right_id").is_not_null()).then(pl.lit("linked"))
+            .when(pl.col("left_id").is_in(pending["left_id"].implode())
+                  | pl.col("cluster_id").is_in(pending_clusters["cluster_id"].implode()))
+            .then(pl.lit("pending_review"))
+            .otherwise(pl.lit("new"))
+        )
+        .select("left_id", "status", "right_id", "method", pl.col("best_score").cast(pl.Float32), "cluster_id")
+    )
     return LinkResult(scored=scored, links=links_df, review=review, status=status_df, stats=stats, notes=notes)

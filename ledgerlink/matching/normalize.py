@@ -104,8 +104,18 @@ def _words_only(expr: pl.Expr) -> pl.Expr:
 
 
 def _replace_words(expr: pl.Expr, mapping: dict[str, str] | list[tuple[str, str]]) -> pl.Expr:
-    for old, new in mapping.items() if isinstance(mapping, dict) else mapping:
-        expr = expr.str.replace_all(rf"\b{old}\b", new)
+    """Whole-word replacements on words-only text (single spaces, no punctuation).
+
+    Multi-word phrases go through regexes; single words through one token lookup, which is
+    several times faster than a regex pass per word.
+    """
+    items = list(mapping.items()) if isinstance(mapping, dict) else list(mapping)
+    for old, new in items:
+        if " " in old:
+            expr = expr.str.replace_all(rf"\b{old}\b", new)
+    single = {old: new for old, new in items if " " not in old}
+    if single:
+        expr = expr.str.split(" ").list.eval(pl.element().replace(single)).list.join(" ")
     return expr
 
 
