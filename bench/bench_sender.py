@@ -74,8 +74,6 @@ def main() -> None:
     scale = args.time_scale
 
     dataset = generate("tiny", seed=1)
-    for opp in dataset.salesforce.get("Opportunity", []):  # emulator schema lag (see tests/load)
-        opp.pop("HasOpportunityLineItem", None)
     workdir = Path(tempfile.mkdtemp(prefix="llbench"))
     server = db.embedded_server(workdir / "pg")
     url = db.ensure_database(server.get_uri(), "bench")

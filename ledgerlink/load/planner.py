@@ -177,6 +177,13 @@ def plan_invoices(
         for r in _fetch(conn, "customer_links"):
             links.setdefault(r["sf_account_id"], r["qb_customer_id"])
         in_review = {r["sf_account_id"] for r in _fetch(conn, "accounts_in_review")}
+        match_status = {r["sf_account_id"]: r for r in _fetch(conn, "match_status")}
+        for account_id, status in match_status.items():
+            if status["status"] == "pending_review":
+                in_review.add(account_id)
+            elif status["status"] == "linked" and status["qb_customer_id"]:
+                links.setdefault(account_id, status["qb_customer_id"])
+        clusters = {a: s["sf_cluster_id"] for a, s in match_status.items() if s["sf_cluster_id"]}
 
         resolver = ItemResolver(loads.item_mapping, items)
         terms_by_id = {t.id: t for t in terms}
@@ -195,8 +202,8 @@ def plan_invoices(
         customer_rows: dict[str, OutboxRow] = {}
         for opp in to_invoice:
             result.rows.extend(
-                _plan_one(opp, accounts, links, in_review, customers, customer_rows, resolver, terms_by_id,
-                          default_term, home, rates, as_of)
+                _plan_one(opp, accounts, links, in_review, clusters, customers, customer_rows, resolver,
+                          terms_by_id, default_term, home, rates, as_of)
             )
         result.rows = list(customer_rows.values()) + result.rows
 
@@ -228,9 +235,13 @@ def _fetch_sql(conn, statement: str, params: dict | None = None) -> list[dict]:
         return cur.fetchall()
 
 
-def _plan_one(opp, accounts, links, in_review, customers, customer_rows, resolver, terms_by_id, default_term,
-              home, rates, as_of) -> list[OutboxRow]:
-    """The invoice row for one opportunity (plus, via customer_rows, the customer it needs)."""
+def _plan_one(opp, accounts, links, in_review, clusters, customers, customer_rows, resolver, terms_by_id,
+              default_term, home, rates, as_of) -> list[OutboxRow]:
+    """The invoice row for one opportunity (plus, via customer_rows, the customer it needs).
+
+    Accounts that are duplicates of one company (one matcher cluster) share one new customer,
+    keyed by the cluster; it is built from the first of them planned (lowest opportunity Id).
+    """
     key = keys.invoice_key(opp.id)
 
     def held(reason: str, depends_on: str | None = None) -> list[OutboxRow]:
@@ -251,17 +262,18 @@ def _plan_one(opp, accounts, links, in_review, customers, customer_rows, resolve
     elif account.id in in_review:
         return held(f"Opportunity {opp.id}: Account {account.id} awaits match review (probably exists in QBO)")
     else:
-        depends_on = keys.customer_key(account.id)
-        crow = customer_rows.get(account.id)
+        group = clusters.get(account.id) or account.id
+        depends_on = keys.customer_key(group)
+        crow = customer_rows.get(group)
         if crow is None:
             try:
                 doc = build_customer(account, currency=opp.currency or home, home_currency=home, term=default_term)
-                crow = OutboxRow(depends_on, "Customer", "create", PHASE_CUSTOMERS, "Account", account.id,
+                crow = OutboxRow(depends_on, "Customer", "create", PHASE_CUSTOMERS, "Account", group,
                                  doc.payload, doc.flags)
             except PlanProblem as exc:
-                crow = OutboxRow(depends_on, "Customer", "create", PHASE_CUSTOMERS, "Account", account.id, {},
+                crow = OutboxRow(depends_on, "Customer", "create", PHASE_CUSTOMERS, "Account", group, {},
                                  hold_reason=str(exc))
-            customer_rows[account.id] = crow
+            customer_rows[group] = crow
         if crow.hold_reason:
             return held(f"Opportunity {opp.id}: its customer cannot be created: {crow.hold_reason}", depends_on)
         currency = (crow.payload.get("CurrencyRef") or {}).get("value") or home

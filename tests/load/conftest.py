@@ -102,22 +102,6 @@ def add_review(conn, account: str, customer: str) -> None:
     )
 
 
-@pytest.fixture(autouse=True)
-def _matcher_tables(request):
-    """Stand-ins for the matcher's tables until its migrations land (no-ops once they exist)."""
-    if "conn" not in request.fixturenames:
-        return
-    conn = request.getfixturevalue("conn")
-    conn.execute(
-        "create table if not exists sync.customer_xref (sf_account_id text not null, qb_customer_id text,"
-        " method text not null, score numeric, decided_by text, primary key (sf_account_id))"
-    )
-    conn.execute(
-        "create table if not exists sync.match_review (id bigserial primary key, sf_account_id text,"
-        " qb_customer_id text, score numeric, status text not null default 'pending')"
-    )
-
-
 # ---- sandboxes -------------------------------------------------------------------------------
 
 
@@ -182,10 +166,7 @@ def sf_client(env: dict):
 def tiny_dataset(seed: int = 3):
     from sandbox.generator import generate
 
-    dataset = generate("tiny", seed=seed)
-    for opp in dataset.salesforce["Opportunity"]:  # TEMP until the SF emulator declares it
-        opp.pop("HasOpportunityLineItem", None)
-    return dataset
+    return generate("tiny", seed=seed)
 
 
 def extract_qbo(conn, client, entities=("Customer", "Invoice", "Payment", "CreditMemo")) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
+from psycopg.types.json import Jsonb
+
 from ledgerlink.clients.ratelimit import QboLimits, QboRateLimiter
+from ledgerlink.load import keys
 from ledgerlink.load.planner import plan_invoices
 from ledgerlink.load.sender import send_outbox
 from ledgerlink.load.sf_push import push_updates
@@ -77,16 +80,34 @@ def sandbox_injector(sandbox, service: str):
     raise LookupError(service)
 
 
-def test_429_storm_is_waited_out(conn, db_url, settings, sandbox_factory):
-    settings.loads.closed_won_stages = ALL_STAGES
-    scale = 20.0  # a QBO minute lasts three seconds
+def synthetic_backlog(conn, dataset, count: int) -> set[str]:
+    """`count` invoice creations straight into the outbox (for existing customers and an item)."""
+    customer = next(c for c in dataset.qbo["Customer"] if c.get("Active", True))
+    item = next(i for i in dataset.qbo["Item"] if i.get("Active", True))
+    sources = set()
+    for n in range(count):
+        source = f"006STORM{n:010d}"
+        sources.add(source)
+        payload = {"DocNumber": f"SF-{source}", "CustomerRef": {"value": customer["Id"]},
+                   "PrivateNote": f"Salesforce Opportunity {source}",
+                   "Line": [{"DetailType": "SalesItemLineDetail", "Amount": 10,
+                             "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": 1, "UnitPrice": 10}}]}
+        conn.execute("insert into sync.outbox (idempotency_key, entity, operation, phase, source_object, source_id,"
+                     " payload, payload_hash) values (%s, 'Invoice', 'create', 2, 'Opportunity', %s, %s, %s)",
+                     [keys.invoice_key(source), source, Jsonb(payload), keys.payload_hash(payload)])
+    return sources
+
+
+def test_429_storm_is_waited_out(conn, db_url, sandbox_factory):
+    scale = 20.0  # a QBO minute lasts three seconds: 40 batch calls per 3 s
     sandbox = sandbox_factory(dataset=tiny_dataset(), time_scale=scale)
-    opportunities = planned(conn, settings, sandbox.dataset)
+    sources = synthetic_backlog(conn, sandbox.dataset, 100)
     # A client whose limiter allows far more than QBO does: QBO answers 429 and the client waits.
     loose = QboRateLimiter(sandbox.settings.realm_id, QboLimits(requests_per_minute=5000, requests_per_second=500,
                                                                 batches_per_minute=1000, time_scale=scale))
     client = qbo_client(sandbox.env, db_url, time_scale=scale, limiter=loose)
     results = send_until_done(db_url, client, workers=4, batch_size=1)
-    assert results[-1].aborted is None
+    assert results[-1].aborted is None and sum(r.failed + r.dead for r in results) == 0
     assert sandbox.qbo.throttle.throttled > 0 and client.counters.throttled == sandbox.qbo.throttle.throttled
-    assert created_once(sandbox.qbo, opportunities)
+    counts = Counter(i.get("DocNumber") for i in sandbox.qbo.entities["Invoice"].values())
+    assert all(counts[f"SF-{s}"] == 1 for s in sources)

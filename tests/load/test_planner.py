@@ -148,3 +148,25 @@ def test_changed_opportunity_is_reported_not_rewritten(world, settings):
     assert update["payload"]["Id"] == "500" and update["payload"]["sparse"] is True
     assert update["payload"]["SyncToken"] == "0"
     assert sum(line["Amount"] for line in update["payload"]["Line"]) == 300
+
+
+def test_duplicate_accounts_of_one_company_get_one_new_customer(world, settings):
+    """The matcher clusters duplicate accounts; a new company gets one QBO customer, not one per account."""
+    twin = "001000000000004AAA"
+    opp_twin = "006000000000005AAA"
+    put_sf(world, "Account", [{"Id": twin, "Name": "Globex Limited", "BillingCity": "London"}])
+    put_sf(world, "Opportunity", [{"Id": opp_twin, "Name": "Globex add-on", "AccountId": twin,
+                                   "StageName": "Closed Won", "CloseDate": AS_OF, "Amount": Decimal(50),
+                                   "CurrencyIsoCode": "GBP"}])
+    for account in (GLOBEX, twin):
+        world.execute("insert into sync.customer_match_status (sf_account_id, status, sf_cluster_id)"
+                      " values (%s, 'new', %s)", [account, GLOBEX])
+    world.execute("insert into sync.customer_match_status (sf_account_id, status, qb_customer_id, sf_cluster_id)"
+                  " values (%s, 'pending_review', '2', null)", [INITECH])
+    plan_invoices(world, settings, as_of=AS_OF)
+    rows = outbox(world)
+    customers = [k for k in rows if k.startswith("customer:")]
+    assert customers == [keys.customer_key(GLOBEX)]
+    assert rows[keys.invoice_key(OPP_GLOBEX)]["depends_on"] == keys.customer_key(GLOBEX)
+    assert rows[keys.invoice_key(opp_twin)]["depends_on"] == keys.customer_key(GLOBEX)
+    assert rows[keys.invoice_key(OPP_INITECH)]["status"] == "held"
