@@ -131,7 +131,7 @@ class Sandbox:
     def env(self) -> dict[str, str]:
         """Environment variables that point LedgerLink (or any script) at this sandbox."""
         s = self.settings
-        return {
+        env = {
             "LEDGERLINK_SF_LOGIN_URL": self.sf_url,
             "LEDGERLINK_SF_CLIENT_ID": s.sf_client_id,
             "LEDGERLINK_SF_CLIENT_SECRET": s.sf_client_secret,
@@ -143,6 +143,10 @@ class Sandbox:
             "LEDGERLINK_QBO_REALM_ID": s.realm_id,
             "LEDGERLINK_CA_BUNDLE": self.ca_path,
         }
+        if s.time_scale != 1.0:
+            # The client's rate limiter and 429 waits must run on the sandbox's compressed clock.
+            env["LEDGERLINK_QBO_TIME_SCALE"] = str(s.time_scale)
+        return env
 
     def start(self) -> Sandbox:
         for service in self._services:
