@@ -16,7 +16,7 @@ import time
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from itertools import repeat
+from itertools import chain, repeat
 from operator import add, attrgetter, is_, itemgetter
 
 from sandbox.salesforce import ids, schema, soql, values
@@ -107,71 +107,105 @@ class SalesforceOrg:
                 gc.enable()
 
     def _load_object(self, obj: SObject, rows: list[dict], now: datetime) -> None:
+        """Load one object's records a column at a time: half a million records must load in
+        seconds, so per-row work is a dict copy and the checks run over whole columns."""
         store = self.records[obj.name]
+        fields: dict[str, Field] = {}
+        for key in set(chain.from_iterable(rows)):
+            f = obj.field(key)
+            if f is None:
+                example = next(r.get("Id") for r in rows if key in r)
+                raise ValueError(
+                    f"Dataset {obj.name} record {example!r} has unknown field {key!r}; "
+                    "declare it in sandbox/salesforce/schema.py"
+                )
+            fields[key] = f
         template = Rec.fromkeys((f.name for f in obj.fields), None)
         for f in obj.fields:
             if f.type == "boolean":
                 template[f.name] = False
         template.update(schema.DEFAULTS.get(obj.name, {}))
-        loaders: dict[str, tuple] = {}
-        ext_fields = [f.name for f in obj.fields if f.external_id]
-        derive_flags = obj.name == "Opportunity"
-        derive_other = obj.name in ("Contact", "User")
-        last = self._last_stamp
-        loaded = []
+        recs: list[Rec] = []
+        append = recs.append
         for row in rows:
             rec = Rec(template)
-            for key, value in row.items():
-                loader = loaders.get(key)
-                if loader is None:
-                    loader = loaders[key] = self._loader(obj, key, row)
-                if value is not None:
-                    try:
-                        rec[loader[0]] = loader[1](value)
-                    except ValueError as exc:
-                        raise ValueError(f"Dataset {obj.name} record {row.get('Id')!r}: {exc}") from exc
-            rec_id = rec["Id"]
-            if rec_id is None:
-                rec_id = rec["Id"] = self._ids.new(obj.key_prefix)
-            elif not rec_id.startswith(obj.key_prefix):
-                raise ValueError(f"Dataset {obj.name} record id {rec_id} lacks prefix {obj.key_prefix}")
-            if rec_id in store:
-                raise ValueError(f"Dataset has duplicate {obj.name} id {rec_id}")
-            created = rec["CreatedDate"] = rec["CreatedDate"] or now
-            modified = rec["LastModifiedDate"] = rec["LastModifiedDate"] or created
-            stamp = rec["SystemModstamp"] = rec["SystemModstamp"] or modified
-            if stamp > last:
-                last = stamp
-            if derive_flags:
-                # Keep the dataset's flags if it gave them; otherwise derive them from the stage.
-                stage = (rec["StageName"] or "").lower()
-                if "IsWon" not in row:
-                    rec["IsWon"] = stage == "closed won"
-                if "IsClosed" not in row:
-                    rec["IsClosed"] = stage in ("closed won", "closed lost")
-            elif derive_other and not rec["Name"]:
-                rec["Name"] = " ".join(p for p in (rec["FirstName"], rec["LastName"]) if p) or None
-            store[rec_id] = rec
-            loaded.append(rec)
-            if ext_fields:
-                self._index(obj, None, rec)
-        self._ids.taken.update(store)
-        self._last_stamp = last
+            rec.update(row)
+            append(rec)
+        renamed = {k: f.name for k, f in fields.items() if k != f.name}
+        if renamed:  # keys in another case than the API name: move them
+            for rec in recs:
+                for key, name in renamed.items():
+                    if key in rec:
+                        rec[name] = rec.pop(key)
+        for f in {f.name: f for f in fields.values()}.values():
+            self._normalize_column(obj, f, recs)
+        if not recs:
+            return
+        ids_col = [rec["Id"] for rec in recs]
+        if None in ids_col:
+            for rec in recs:
+                if rec["Id"] is None:
+                    rec["Id"] = self._ids.new(obj.key_prefix)
+            ids_col = [rec["Id"] for rec in recs]
+        bad_prefix = next((i for i in ids_col if not i.startswith(obj.key_prefix)), None)
+        if bad_prefix is not None:
+            raise ValueError(f"Dataset {obj.name} record id {bad_prefix} lacks prefix {obj.key_prefix}")
+        if len(set(ids_col)) != len(ids_col) or not store.keys().isdisjoint(ids_col):
+            seen: set[str] = set(store)
+            for rec_id in ids_col:
+                if rec_id in seen:
+                    raise ValueError(f"Dataset has duplicate {obj.name} id {rec_id}")
+                seen.add(rec_id)
+        for name, fallback in (
+            ("CreatedDate", None),
+            ("LastModifiedDate", "CreatedDate"),
+            ("SystemModstamp", "LastModifiedDate"),
+        ):
+            if any(rec[name] is None for rec in recs):
+                for rec in recs:
+                    if rec[name] is None:
+                        rec[name] = rec[fallback] if fallback else now
+        self._last_stamp = max(self._last_stamp, max(rec["SystemModstamp"] for rec in recs))
+        if obj.name == "Opportunity":
+            # Keep the dataset's flags if it gave them; otherwise derive them from the stage.
+            for rec, row in zip(recs, rows, strict=True):
+                if "IsWon" not in row or "IsClosed" not in row:
+                    stage = (rec["StageName"] or "").lower()
+                    if "IsWon" not in row:
+                        rec["IsWon"] = stage == "closed won"
+                    if "IsClosed" not in row:
+                        rec["IsClosed"] = stage in ("closed won", "closed lost")
+        elif obj.name in ("Contact", "User"):
+            for rec in recs:
+                if not rec["Name"]:
+                    rec["Name"] = " ".join(p for p in (rec["FirstName"], rec["LastName"]) if p) or None
+        store.update(zip(ids_col, recs, strict=True))
+        for f in self._ext_fields[obj.name]:
+            index = self._ext_index[(obj.name, f.name)]
+            for rec in recs:
+                value = rec[f.name]
+                if value is not None and not rec["IsDeleted"]:
+                    index.setdefault(str(value).lower(), set()).add(rec["Id"])
+        self._ids.taken.update(ids_col)
+        derived = {"Opportunity": ["IsWon", "IsClosed"], "Contact": ["Name"], "User": ["Name"]}
         self._present.setdefault(obj.name, set()).update(
-            [loader[0] for loader in loaders.values()]
+            [f.name for f in fields.values()]
             + ["Id", "CreatedDate", "LastModifiedDate", "SystemModstamp", "CreatedById", "LastModifiedById"]
-            + (["IsWon", "IsClosed"] if derive_flags else ["Name"] if derive_other else [])
+            + derived.get(obj.name, [])
         )
-        self._pending_fmt.append((obj, loaded))
+        self._pending_fmt.append((obj, recs))
 
-    def _loader(self, obj: SObject, key: str, row: dict) -> tuple:
-        f = obj.field(key)
-        if f is None:
-            raise ValueError(
-                f"Dataset {obj.name} record {row.get('Id')!r} has unknown field {key!r}; "
-                "declare it in sandbox/salesforce/schema.py"
-            )
-        return f.name, values.loader(f)
+    def _normalize_column(self, obj: SObject, f: Field, recs: list[Rec]) -> None:
+        """Check one field over all records; only a column with an odd value is fixed value by value."""
+        name = f.name
+        if values.column_is_stored_form(f, [rec[name] for rec in recs]):
+            return
+        for rec in recs:
+            try:
+                value = values.normalize_stored(f, rec[name])
+            except ValueError as exc:
+                raise ValueError(f"Dataset {obj.name} record {rec.get('Id')!r}: {exc}") from exc
+            rec[name] = False if value is None and f.type == "boolean" else value
 
     def _format_loaded(self) -> None:
         gc_was_enabled = gc.isenabled()

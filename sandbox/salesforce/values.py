@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from operator import attrgetter
 
 from sandbox.salesforce import ids
 from sandbox.salesforce.errors import RecordError, SfError
@@ -97,36 +98,34 @@ def normalize_stored(f: Field, value: object) -> object:
     return str(value)
 
 
-def loader(f: Field):
-    """A fast `normalize_stored` for one field: the common, already-right value passes untouched."""
+_NONE = type(None)
+_STORED_TYPES = {
+    "boolean": {bool},
+    "int": {int, _NONE},
+    "date": {date, _NONE},
+    "datetime": {datetime, _NONE},
+}
+
+
+def column_is_stored_form(f: Field, col: list) -> bool:
+    """True if every value of a column is already in its stored form (checked in C where possible)."""
+    types = set(map(type, col))
     t = f.type
-    slow = lambda v: normalize_stored(f, v)  # noqa: E731
     if t in TEXT_TYPES:
-        return lambda v: v if type(v) is str else slow(v)
-    if t == "id":
-        return lambda v: v if type(v) is str and len(v) == 18 and ids.normalize(v) == v else slow(v)
-    if t == "reference":
-        # Lookups repeat (an account has many opportunities): check each distinct id once.
-        seen: set[str] = set()
-
-        def reference(v):
-            if v in seen:
-                return v
-            norm = slow(v)
-            if norm == v:
-                seen.add(v)
-            return norm
-
-        return reference
+        return types <= {str, _NONE}
+    if t in ("id", "reference"):
+        # Lookups repeat (an account has many opportunities): each distinct id is checked once.
+        return types <= {str, _NONE} and all(ids.normalize(v) == v for v in set(col) if v is not None)
+    if t in NUMBER_TYPES and t != "int":
+        return types <= {Decimal, _NONE}
+    if not types <= _STORED_TYPES[t]:
+        return False
     if t == "datetime":
-        return lambda v: v if type(v) is datetime and v.tzinfo is UTC and not v.microsecond % 1000 else slow(v)
-    if t == "date":
-        return lambda v: v if type(v) is date else slow(v)
-    if t == "boolean":
-        return lambda v: v if type(v) is bool else slow(v)
-    if t == "int":
-        return lambda v: v if type(v) is int else slow(v)
-    return lambda v: v if type(v) is Decimal else slow(v)
+        present = [v for v in col if v is not None]
+        return set(map(attrgetter("tzinfo"), present)) <= {UTC} and all(
+            m % 1000 == 0 for m in set(map(attrgetter("microsecond"), present))
+        )
+    return True
 
 
 # ---------------------------------------------------------------- input from JSON (REST)
