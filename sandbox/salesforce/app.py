@@ -620,7 +620,8 @@ def build_app(org: SalesforceOrg) -> Starlette:
             {
                 "method": request.method,
                 "path": request.url.path,
-                "query": request.url.query,
+                # Never the token endpoint's query: a client might put credentials there.
+                "query": "" if request.url.path.startswith("/services/oauth2") else request.url.query,
                 "status": status,
                 "write": write,
                 "api_call": counted,
