@@ -11,6 +11,16 @@
 
 drop table if exists pg_temp.rpt_invoice;
 drop table if exists pg_temp.rpt_opportunity;
+drop table if exists pg_temp.rpt_invoice_ref;
+drop table if exists pg_temp.rpt_invoice_scope;
+
+-- One pass over all invoices to read their opportunity references (the only full scan of
+-- staging.qb_invoice; everything below looks invoices up by Id).
+create temp table rpt_invoice_ref on commit drop as
+select id, opportunity_ref, (txn_date >= %(start)s and txn_date < %(next)s) as in_month
+from rpt_invoice_all
+where opportunity_ref is not null or (txn_date >= %(start)s and txn_date < %(next)s);
+
 
 create temp table rpt_opportunity on commit drop as
 with in_scope as (
@@ -18,9 +28,7 @@ with in_scope as (
     from staging.sf_opportunity o
     where o.close_date >= %(start)s and o.close_date < %(next)s
     union
-    select opportunity_ref
-    from rpt_invoice_all
-    where txn_date >= %(start)s and txn_date < %(next)s and opportunity_ref is not null
+    select opportunity_ref from rpt_invoice_ref where in_month and opportunity_ref is not null
 ),
 line_items as (
     select li.opportunity_id, count(*) as n
@@ -34,9 +42,10 @@ select
     o.name,
     o.stage_name,
     o.account_id,
-    a.name as account_name,
+    (select a.name from staging.sf_account a
+      where a.id = o.account_id and not a._deleted and not coalesce(a.is_deleted, false)) as account_name,
     o.owner_id,
-    u.name as owner_name,
+    (select u.name from staging.sf_user u where u.id = o.owner_id and not u._deleted) as owner_name,
     o.close_date,
     coalesce(o.amount, 0) as amount,
     coalesce(o.currency_iso_code, %(home)s) as currency,
@@ -46,46 +55,49 @@ select
     coalesce(li.n, 0)::integer as line_items,
     -- Closed Won = IsWon and not deleted (rules.py); deleted ones stay for the invoices that name them.
     coalesce(o.is_won, false) and not o._deleted and not coalesce(o.is_deleted, false) as closed_won
-from staging.sf_opportunity o
-left join staging.sf_account a on a.id = o.account_id and not a._deleted and not coalesce(a.is_deleted, false)
-left join staging.sf_user u on u.id = o.owner_id and not u._deleted
-left join line_items li on li.opportunity_id = o.id
-where o.id in (select id from in_scope);
+from in_scope s
+-- Look each opportunity up by Id rather than scan the table again (the LIMIT keeps the
+-- planner from turning the lookup back into a join over the whole table).
+cross join lateral (select * from staging.sf_opportunity x where x.id = s.id limit 1) o
+left join line_items li on li.opportunity_id = o.id;
 
 create unique index on rpt_opportunity (id);
 
-create temp table rpt_invoice on commit drop as
-with refs as (
-    select id as opportunity_ref from rpt_opportunity
-    where closed_won and close_date >= %(start)s and close_date < %(next)s
+-- Invoices of the month, and every invoice referring to an opportunity of the month.
+create temp table rpt_invoice_scope on commit drop as
+select id from rpt_invoice_ref where in_month
+union
+select r.id
+from rpt_invoice_ref r
+where r.opportunity_ref in (
+    select id from rpt_opportunity where closed_won and close_date >= %(start)s and close_date < %(next)s
     union
-    select opportunity_ref from rpt_invoice_all
-    where txn_date >= %(start)s and txn_date < %(next)s and opportunity_ref is not null
-),
-in_scope as (
-    select * from rpt_invoice_all
-    where (txn_date >= %(start)s and txn_date < %(next)s)
-       or opportunity_ref in (select opportunity_ref from refs)
-),
-sales_lines as (
-    select l.parent_id, count(*) as n
-    from staging.qb_invoice_line l
-    where l.parent_id in (select id from in_scope)
-      and not l._deleted and l.detail_type = 'SalesItemLineDetail'
-    group by l.parent_id
+    select opportunity_ref from rpt_invoice_ref where in_month and opportunity_ref is not null
+);
+
+create temp table rpt_invoice on commit drop as
+with in_scope as (
+    select v.*
+    from rpt_invoice_scope s
+    cross join lateral (select * from rpt_invoice_all a where a.id = s.id limit 1) v  -- by Id, as above
 ),
 credit as (
     select m.invoice_id, sum(m.total_amt) as total
     from staging.qb_credit_memo m
-    where not m._deleted and m.invoice_id in (select id from in_scope)
+    where not m._deleted and m.invoice_id in (select id from rpt_invoice_scope)
     group by m.invoice_id
 )
 -- Per referenced opportunity: the invoice an opportunity row carries (its first live invoice,
 -- else its first invoice: link_rank 1), the order of its live invoices, and how many there are.
 select
     s.*,
-    coalesce(c.display_name, s.customer_ref_name) as customer_name,
-    coalesce(sl.n, 0)::integer as sales_lines,
+    coalesce(
+        (select c.display_name from staging.qb_customer c where c.id = s.customer_id and not c._deleted),
+        s.customer_ref_name
+    ) as customer_name,
+    (select count(*) from staging.qb_invoice_line l
+      where l.parent_id = s.id and not l._deleted and l.detail_type = 'SalesItemLineDetail')::integer
+        as sales_lines,
     cr.total as credit_memo_total,
     cr.total is not null as credited,
     case when s.opportunity_ref is not null then
@@ -97,8 +109,6 @@ select
     case when s.opportunity_ref is not null then
         count(*) filter (where s.live) over (partition by s.opportunity_ref) end as live_count
 from in_scope s
-left join staging.qb_customer c on c.id = s.customer_id and not c._deleted
-left join sales_lines sl on sl.parent_id = s.id
 left join credit cr on cr.invoice_id = s.id;
 
 create index on rpt_invoice (opportunity_ref);
