@@ -114,3 +114,19 @@ def test_alerts_reach_slack(conn, db_url, sandbox_factory, monkeypatch, slack):
     assert len(slack) == 1
     text = slack[0]["text"]
     assert result.dagster_run.run_id in text and "rejected" in text and "Customer" in text
+
+
+def test_blocked_checks_and_dead_letters_make_the_summary(conn):
+    conn.execute("insert into sync.quality_result (run_id, suite, asset_key, expectation, expectation_type,"
+                 " severity, level, blocking, outcome, message) values ('r9', 'planned_invoices',"
+                 " 'sync/planned_invoices', 'one_invoice_per_opportunity', 'expect_column_values_to_be_unique',"
+                 " 'critical', 'table', true, 'failed', '2 opportunities planned twice')")
+    conn.execute("insert into sync.dead_letter (key, target, entity, source_id, error_code, error_message,"
+                 " attempts, status, run_id) values ('customer:001X:v1', 'qbo', 'Customer', '001X', '6240',"
+                 " 'Duplicate Name Exists Error', 5, 'exhausted', 'r8')")
+    summary = alerts.run_summary(conn, "r9")
+    assert any("planned_invoices.one_invoice_per_opportunity" in a and "did not run" in a for a in summary)
+    alerts.record_step(conn, run_id="r9", step="send", partition_key=None, counts={},
+                       alerts=alerts.dead_letter_alerts(conn, "r9"))
+    summary = alerts.run_summary(conn, "r9")
+    assert any("gave up" in a and "customer:001X:v1" in a for a in summary)

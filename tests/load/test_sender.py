@@ -159,3 +159,42 @@ def test_replay_after_qbo_forgot_the_requestid_adopts_instead_of_duplicating(con
     counts = invoices_by_opp(sandbox.qbo)
     for opp in conn.execute("select sf_opportunity_id from sync.invoice_xref").fetchall():
         assert counts[opp[0]] == 1
+
+
+def test_changed_opportunity_updates_its_invoice_when_enabled(conn, db_url, settings, sandbox_factory, tiny):
+    from decimal import Decimal
+
+    from tests.load.conftest import extract_qbo
+    from tests.load.staging import put_sf
+
+    sandbox = sandbox_factory(dataset=tiny, time_scale=600)
+    load_dataset(conn, tiny)
+    link_truth(conn, tiny)
+    plan_invoices(conn, settings, as_of=tiny.as_of)
+    client = qbo_client(sandbox.env, db_url, time_scale=600)
+    send_outbox(db_url, client, max_attempts=3, run_id="create")
+    extract_qbo(conn, client, entities=("Invoice",))
+    opp_id, invoice_id = conn.execute("select sf_opportunity_id, qb_invoice_id from sync.invoice_xref"
+                                      " order by 1 limit 1").fetchone()
+    line = next(r for r in tiny.salesforce["OpportunityLineItem"] if r["OpportunityId"] == opp_id)
+    put_sf(conn, "OpportunityLineItem", [{**line, "Quantity": line["Quantity"] + 1,
+                                          "TotalPrice": line["TotalPrice"] + line["UnitPrice"]}])
+    before = Decimal(str(sandbox.qbo.entities["Invoice"][invoice_id]["TotalAmt"]))
+
+    plan_invoices(conn, settings, as_of=tiny.as_of)  # disabled: recorded only
+    assert send_outbox(db_url, client, max_attempts=3, run_id="off").updated == 0
+    assert conn.execute("select count(*) from sync.invoice_drift where sf_opportunity_id = %s"
+                        " and resolved_at is null", [opp_id]).fetchone()[0] >= 1
+
+    settings.loads.update_changed_invoices = True
+    plan_invoices(conn, settings, as_of=tiny.as_of)
+    result = send_outbox(db_url, client, max_attempts=3, run_id="on")
+    assert result.updated == 1 and result.failed == 0
+    after = sandbox.qbo.entities["Invoice"][invoice_id]
+    assert Decimal(str(after["TotalAmt"])) == before + line["UnitPrice"]
+    # The same change is never sent twice, and once re-extracted there is no drift left.
+    extract_qbo(conn, client, entities=("Invoice",))
+    plan_invoices(conn, settings, as_of=tiny.as_of)
+    assert send_outbox(db_url, client, max_attempts=3, run_id="again").batches == 0
+    assert conn.execute("select count(*) from sync.invoice_drift where sf_opportunity_id = %s"
+                        " and resolved_at is null", [opp_id]).fetchone()[0] == 0
