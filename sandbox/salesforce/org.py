@@ -17,7 +17,7 @@ from collections import deque
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import chain, repeat
-from operator import add, attrgetter, is_, itemgetter
+from operator import attrgetter, is_, itemgetter
 
 from sandbox.salesforce import ids, schema, soql, values
 from sandbox.salesforce.errors import RecordError, SfError
@@ -671,15 +671,17 @@ class SalesforceOrg:
                 # in C (map chains), which is what makes 200,000+ rows/s possible.
                 # Key and line sit in two slots, not a tuple: half a million surviving tuples
                 # would make the cyclic GC rescan the whole org again and again.
+                if not rows:
+                    return ""
                 try:
                     if all(map(is_, map(get_key, rows), repeat(key))):
-                        return "".join(map(get_line, rows))
+                        return line_ending.join(map(get_line, rows)) + line_ending
                 except AttributeError:
                     pass
-                lines = list(map(add, map(join, map(pick, map(get_cells, rows))), repeat(line_ending)))
+                lines = list(map(join, map(pick, map(get_cells, rows))))
                 deque(map(setattr, rows, repeat("_line"), lines), maxlen=0)
                 deque(map(setattr, rows, repeat("_line_key"), repeat(key)), maxlen=0)
-                return "".join(lines)
+                return line_ending.join(lines) + line_ending
 
             return render_cached
         store = self.records
