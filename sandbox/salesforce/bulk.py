@@ -169,7 +169,11 @@ def create_query_job(org, body: dict, version: str) -> QueryJob:
 
 
 def query_results(org, job: QueryJob, locator: str | None, max_records: str | None):
-    """(headers, async byte iterator) for one page of a completed query job."""
+    """(headers, async byte iterator) for one page of a completed query job.
+
+    Salesforce gzips these results; requests undoes that transparently, so the sandbox sends
+    them plain and spends the CPU on rows instead.
+    """
     if job.state != "JobComplete":
         state = {"InProgress": "IN_PROGRESS", "UploadComplete": "UPLOAD_COMPLETE"}.get(job.state, job.state.upper())
         raise SfError(412, "JOB_NOT_COMPLETE", f"Job {job.id} is not complete. Current status: {state}")
