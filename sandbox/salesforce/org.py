@@ -227,12 +227,11 @@ class SalesforceOrg:
         columns = []
         for name, fmt in self._column_formatters[obj.name]:
             if name in present:
-                columns.append(fmt([rec[name] for rec in recs]))
+                columns.append(fmt(list(map(itemgetter(name), recs))))
             else:
                 # A field no loaded record set holds its default everywhere: one shared cell.
                 columns.append(fmt([first[name]]) * len(recs))
-        for rec, cells in zip(recs, zip(*columns, strict=True), strict=True):
-            rec._fmt = cells
+        deque(map(setattr, recs, repeat("_fmt"), zip(*columns, strict=True)), maxlen=0)
 
     # ------------------------------------------------------------------ clock, sessions, limits
 
