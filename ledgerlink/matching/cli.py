@@ -64,7 +64,7 @@ def import_decisions_command(
 ) -> None:
     """Store the decisions in FILE. The whole file is checked first; if any row is wrong,
     nothing is applied and every problem is listed with its line, column and value."""
-    decided_by = by or os.environ.get("LEDGERLINK_USER") or getpass.getuser()
+    decided_by = by or os.environ.get("LEDGERLINK_USER") or _current_user()
     with _connect() as conn:
         try:
             result = review.import_decisions(conn, file, decided_by)
@@ -77,6 +77,13 @@ def import_decisions_command(
         f"Stored {result.links} link and {result.not_a_match} not-a-match decision(s) by {decided_by} "
         f"({kinds}); {result.blank} row(s) left blank. They win over scores on every later run."
     )
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in some containers
+        return "unknown"
 
 
 def _thresholds(auto_link: float | None, review_at: float | None) -> MatchConfig:
