@@ -109,7 +109,8 @@ class Sender:
         self.client = client
         self.max_attempts = max_attempts
         self.run_id = run_id or f"adhoc-{uuid.uuid4()}"
-        self.skip_opportunities = sorted(skip_opportunities or ())
+        # None: whatever the planned-invoice checks hold back right now (sync.quarantine).
+        self.skip_opportunities = None if skip_opportunities is None else sorted(skip_opportunities)
         self.workers = max(1, workers)
         self.batch_size = batch_size
         self.result = SendResult(self.run_id)
@@ -129,6 +130,8 @@ class Sender:
 
     def _run(self) -> SendResult:
         with connect(self.database_url, autocommit=True) as conn:
+            if self.skip_opportunities is None:
+                self.skip_opportunities = sorted(quarantined_opportunities(conn))
             try:
                 for batch in _fetch(conn, read_sql("load/open_batches.sql")):
                     log.info("Re-sending open batch %s (requestid %s) left by an earlier run",
@@ -166,6 +169,8 @@ class Sender:
 
     def _claim(self, conn, phase: int) -> tuple[int, str, list[dict]] | None:
         """Pick the next rows and persist them as an open batch, in one transaction."""
+        if self.skip_opportunities is None:
+            self.skip_opportunities = sorted(quarantined_opportunities(conn))
         with conn.transaction():
             rows = _fetch(conn, _sql("claim_batch"), {
                 "phase": phase, "run_id": self.run_id, "skip_opportunities": self.skip_opportunities,
@@ -306,6 +311,16 @@ class Sender:
         return found
 
 
+QUARANTINE_TABLE = "sync.planned_invoices"
+
+
+def quarantined_opportunities(conn) -> set[str]:
+    """Opportunities whose planned invoice the data-quality checks hold back (never sent)."""
+    from ledgerlink.quality.quarantine import open_quarantine_ids
+
+    return open_quarantine_ids(conn, QUARANTINE_TABLE)
+
+
 @cache
 def _sql(name: str) -> str:
     return read_sql(f"load/{name}.sql")
@@ -326,8 +341,8 @@ def send_outbox(database_url: str, client, *, max_attempts: int, run_id: str | N
                 batch_size: int = BATCH_SIZE) -> SendResult:
     """Send every sendable outbox row; see the module docstring.
 
-    `skip_opportunities`: opportunity ids quarantined by the planned-invoice checks
-    (`open_quarantine_ids(conn, "sync.planned_invoices")`); their invoices wait.
+    `skip_opportunities`: opportunity ids whose invoices must wait; by default those the
+    planned-invoice checks quarantined (`open_quarantine_ids(conn, "sync.planned_invoices")`).
     """
     return Sender(database_url, client, max_attempts=max_attempts, run_id=run_id,
                   skip_opportunities=skip_opportunities, workers=workers, batch_size=batch_size).run()

@@ -15,14 +15,11 @@ from ledgerlink.db import connect
 from ledgerlink.load import alerts as alert_mod
 from ledgerlink.load.field_sync import prepare_field_sync, salesforce_account_fields
 from ledgerlink.load.planner import plan_invoices
-from ledgerlink.load.sender import Sender
+from ledgerlink.load.sender import Sender, quarantined_opportunities
 from ledgerlink.load.sf_push import push_updates
 from ledgerlink.load.sf_status import PRODUCTION_APP, desired_updates
 
 log = logging.getLogger(__name__)
-
-QUARANTINE_TABLE = "sync.planned_invoices"
-
 
 @dataclass
 class StepReport:
@@ -59,12 +56,6 @@ def plan_step(database_url: str, settings: Settings, *, as_of: date, run_id: str
                                      "field": d.field, "salesforce": d.sf_value, "qbo": d.qb_value}
                                     for d in result.drift][:20]
         return _finish(conn, report, run_id, partition_key)
-
-
-def quarantined_opportunities(conn) -> set[str]:
-    from ledgerlink.quality.quarantine import open_quarantine_ids
-
-    return open_quarantine_ids(conn, QUARANTINE_TABLE)
 
 
 def send_step(database_url: str, client, settings: Settings, *, run_id: str | None,
