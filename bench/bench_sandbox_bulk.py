@@ -136,7 +136,7 @@ def serve(conn, records: int, source: str) -> None:
             "blob_url": f"https://{sandbox.host}:{ceiling.sock.getsockname()[1]}/blob",
             "opportunities": len(dataset.salesforce.get("Opportunity", [])),
             "generate_s": t1 - t0,
-            "load_s": t2 - t1,
+            "load_s": t2 - t1,  # both emulators: SalesforceOrg and QboCompany
             "bytes": len(blob),
             "rows": len(job.rows),
             "render_s": render_s,
@@ -153,6 +153,7 @@ def _count(page: str | bytes) -> int:
 
 
 def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows up when piped to a file
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=500_000, help="synthetic opportunities")
     parser.add_argument("--source", default="synthetic", help="synthetic, or a generator profile (large)")
@@ -170,7 +171,7 @@ def main() -> None:
     info = parent.recv()
     print(
         f"org: {info['opportunities']:,} opportunities ({args.source}); generate {info['generate_s']:.1f} s, "
-        f"load into the emulator {info['load_s']:.1f} s; result {info['bytes'] / 1e6:.1f} MB"
+        f"load into both emulators {info['load_s']:.1f} s; result {info['bytes'] / 1e6:.1f} MB"
     )
     print(f"server-side CSV rendering alone, cold (no network): {info['rows'] / info['render_s']:,.0f} rows/s")
     try:
