@@ -28,7 +28,9 @@ table { border-collapse: collapse; margin: 1rem 0; }
 th, td { padding: .3rem .7rem; border-bottom: 1px solid #d8dee4; text-align: left; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.total td { font-weight: 600; border-top: 2px solid #1d2733; }
-.files a { margin-right: .8rem; white-space: nowrap; }
+.files { display: flex; flex-wrap: wrap; gap: .2rem .9rem; max-width: 60rem; }
+.files a { white-space: nowrap; }
+td.month { white-space: nowrap; }
 .muted { color: #5a6675; }
 """
 
@@ -59,7 +61,7 @@ def _download_links(month: str) -> str:
         f"{html.escape(e.filename(month))}</a>"
         for e in EXPORTS
     ]
-    return f"<span class='files'>{''.join(links)}</span>"
+    return f"<div class='files'>{''.join(links)}</div>"
 
 
 def _bridge_table(report: MonthReport) -> str:
@@ -87,7 +89,7 @@ def _month_section(report: MonthReport) -> str:
             f"<p>Receivables at month end: {_money(report.receivables_home)} {html.escape(report.home_currency)}; "
             f"days sales outstanding: {dso}. Aged from the due date.</p>"
         )
-    parts.append(f"<p>Download: {_download_links(report.month)}</p>")
+    parts.append(f"<h3>Download</h3>{_download_links(report.month)}")
     if report.built_at:
         parts.append(f"<p class='muted'>Built {report.built_at:%Y-%m-%d %H:%M %Z}</p>")
     return "".join(parts)
@@ -113,7 +115,7 @@ def create_app(database_url: str | None = None) -> Starlette:
                 "<code>ledgerlink report reconciliation --month YYYY-MM</code>.</p>",
             )
         rows = "".join(
-            f"<tr><td><a href='/months/{m}'>{m}</a></td>"
+            f"<tr><td class='month'><a href='/months/{m}'>{m}</a></td>"
             f"<td class='num'>{_money(r.closed_won_total) if r and r.bridge else ''}</td>"
             f"<td class='num'>{_money(r.invoiced_total) if r and r.bridge else ''}</td>"
             f"<td>{_download_links(m)}</td></tr>"
