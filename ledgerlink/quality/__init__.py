@@ -8,10 +8,8 @@ How it fits together (plain functions here; the Dagster wiring is `assets/qualit
   and, for row-level expectations, a `quarantine` rule. `expectations/README.md` documents the
   format for the people who edit it. Loading is pure JSON (no GX import) and fails fast with the
   file and the key at fault.
-* `snapshot`: the rows a suite validates are first copied, without the bulky `raw` JSON, into an
-  unlogged table `quality.<suite>`: one scan of the staging table instead of one per
-  expectation, every expectation sees the same rows even while an extract writes, and the
-  cross-table queries in `sql/quality/*.sql` are computed once.
+* `snapshot`: the rows a suite validates, as `quality.<suite>`: a view of the live rows for a
+  table source, an unlogged table computed once for a cross-table query in `sql/quality/`.
 * `runner`: GX in an ephemeral context over the snapshot (SQL datasource, so Postgres does the
   counting, never pandas). Pass 1 asks only pass/fail (cheapest); pass 2 re-runs the failures for
   counts and examples; pass 3 fetches the full list of failing keys for row-level expectations.

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from ledgerlink import db
+from ledgerlink.quality.snapshot import WORK_MEM
 from ledgerlink.quality.suites import Rule, Suite
 
 log = logging.getLogger(__name__)
@@ -96,7 +97,10 @@ class _Validator:
         # such as the embedded server's `postgresql://postgres:@/db?host=/path`.
         with _quiet():
             self.datasource = self.context.data_sources.add_sql(
-                name="warehouse", connection_string=db.sqlalchemy_url(url, "psycopg")
+                name="warehouse",
+                connection_string=db.sqlalchemy_url(url, "psycopg"),
+                # Uniqueness checks sort every key; at the default 4MB a million keys go to disk.
+                kwargs={"connect_args": {"options": f"-c work_mem={WORK_MEM}"}},
             )
 
     def close(self) -> None:

@@ -5,12 +5,12 @@
 select i.id                      as invoice_id,
        i.doc_number,
        i.total_amt,
-       a.payment_count,
+       a.application_lines,
        a.applied,
        a.applied - i.total_amt   as over_applied
 from staging.qb_invoice i
 join (
-    select pl.linked_txn_id, count(distinct pl.parent_id) as payment_count, sum(pl.amount) as applied
+    select pl.linked_txn_id, count(*) as application_lines, sum(pl.amount) as applied
     from staging.qb_payment_line pl
     join staging.qb_payment p on p.id = pl.parent_id and not p._deleted
     where not pl._deleted and pl.linked_txn_type = 'Invoice'

@@ -38,8 +38,8 @@ def _stub(table: str) -> dg.AssetsDefinition:
     return _extract
 
 
-def _materialize(dataset, instance, loads=tuple(LOADS)):
-    assets = [*(_stub(t) for t in STAGING), *loads, *(suite_check(suite_by_name(n)) for n in CHECKS)]
+def _materialize(dataset, instance):
+    assets = [*(_stub(t) for t in STAGING), *LOADS, *(suite_check(suite_by_name(n)) for n in CHECKS)]
     return dg.materialize(assets, resources=build_resources(), partition_key=dataset.as_of.isoformat(),
                           instance=instance, raise_on_error=False)
 
@@ -91,19 +91,7 @@ def test_a_blocking_failure_writes_nothing_to_qbo_or_salesforce(conn, world):
     assert conn.execute("select count(*) from sync.outbox").fetchone()[0] == 0
 
 
-# The customer field sync drains the outbox with its own Sender, which does not skip the
-# quarantined opportunities (ledgerlink/load/steps.py field_sync_step), so with it in the run
-# the held invoice goes out anyway. Reported to the loads stage; strict, so the fix shows.
-_FIELD_SYNC_SENDS_HELD = pytest.mark.xfail(
-    strict=True, reason="field_sync_step's Sender ignores sync.planned_invoices quarantine (loads stage)")
-
-
-@pytest.mark.parametrize(
-    "loads",
-    [pytest.param(tuple(LOADS[:3]), id="plan-send-status"),
-     pytest.param(tuple(LOADS), id="with-customer-field-sync", marks=_FIELD_SYNC_SENDS_HELD)],
-)
-def test_a_row_level_failure_holds_back_only_that_deal_until_fixed(conn, world, loads):
+def test_a_row_level_failure_holds_back_only_that_deal_until_fixed(conn, world):
     dataset, sandbox = world
     planned = _would_be_invoiced(conn, dataset)
     assert len(planned) >= 2, "the dataset must have two deals to invoice"
@@ -112,7 +100,7 @@ def test_a_row_level_failure_holds_back_only_that_deal_until_fixed(conn, world, 
     conn.execute("update staging.sf_opportunity set amount = amount + 100 where id = %s", (bad,))
     instance = dg.DagsterInstance.ephemeral()
 
-    first = _materialize(dataset, instance, loads)
+    first = _materialize(dataset, instance)
     assert first.success  # row-level failures warn; the run goes on
     checks = {e.asset_check_key.name: e for e in first.get_asset_check_evaluations()}
     assert checks["gx_opportunity_line_totals"].severity == dg.AssetCheckSeverity.WARN
@@ -123,7 +111,7 @@ def test_a_row_level_failure_holds_back_only_that_deal_until_fixed(conn, world, 
         assert len(_qbo_invoices_for(sandbox, good)) == 1, good
 
     conn.execute("update staging.sf_opportunity set amount = amount - 100 where id = %s", (bad,))
-    second = _materialize(dataset, instance, loads)
+    second = _materialize(dataset, instance)
     assert second.success
     assert open_quarantine_ids(conn, "staging.sf_opportunity") == set()
     assert open_quarantine_ids(conn, "sync.planned_invoices") == set()
