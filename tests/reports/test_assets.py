@@ -55,6 +55,14 @@ def test_month_partition_materializes_reports(load, db_url, tmp_path):
     assert aging_meta["as_of_date"].value == "2026-10-31"
     assert (tmp_path / "out" / "2026-10" / "aging_2026-10.csv").exists()
 
+    # A month with nothing in it still closes: zero totals, no DSO, a passing check.
+    empty = dg.materialize([reconciliation, aging], partition_key="2026-01-01", resources=resources)
+    assert empty.success
+    meta = empty.asset_materializations_for_node("report__reconciliation")[0].metadata
+    assert {r.data["line"]: r.data["amount"] for r in meta["bridge"].value.records}["Invoiced total"] == "0.00"
+    assert empty.asset_materializations_for_node("report__aging")[0].metadata["dso_days"].value is None
+    assert [c.passed for c in empty.get_asset_check_evaluations()] == [True]
+
 
 def test_month_end_job_and_schedule_cover_the_reports():
     from pipelines.definitions import defs

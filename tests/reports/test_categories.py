@@ -344,3 +344,24 @@ def test_sql_reads_the_opportunity_reference_like_rules_py(conn, note):
 
     found = conn.execute("select substring(%s::text from %s)", (note, postgres_pattern(OPPORTUNITY_REF))).fetchone()
     assert found[0] == opportunity_ref(note)
+
+
+def test_the_bridge_check_names_what_does_not_add_up(load, report_settings):
+    from ledgerlink.reconcile.checks import bridge_problems
+
+    s = Scenario()
+    acme = s.account()
+    opp = s.opportunity(acme, "100.00", date(2026, 10, 1))
+    s.invoice(acme, "100.00", date(2026, 10, 2), opp=opp)
+    orphan = s.invoice(acme, "5.00", date(2026, 10, 3))
+    conn = load(s.finish())
+    build_reconciliation(conn, OCT, report_settings)
+    assert bridge_problems(conn, OCT) == []
+
+    conn.execute("update report.bridge set amount_home = amount_home + 1 where month = %s and line = 'MATCHED'", (OCT,))
+    conn.execute("delete from report.reconciliation where month = %s and qbo_invoice_id = %s", (OCT, orphan))
+    problems = bridge_problems(conn, OCT)
+    assert len(problems) == 2
+    assert "not the Invoiced total 105.00" in problems[0]
+    assert "1 invoice(s) dated in 2026-10 are on no reconciliation row" in problems[1]
+    assert bridge_problems(conn, "2026-03") == ["no bridge stored for 2026-03"]
