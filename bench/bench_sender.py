@@ -23,11 +23,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+import pgserver
 from cryptography.fernet import Fernet
 from psycopg.types.json import Jsonb
 
@@ -74,8 +76,9 @@ def main() -> None:
     scale = args.time_scale
 
     dataset = generate("tiny", seed=1)
-    workdir = Path(tempfile.mkdtemp(prefix="llbench"))
-    server = db.embedded_server(workdir / "pg")
+    workdir = Path(tempfile.mkdtemp(prefix="llbench-sender"))
+    # A throw-away PostgreSQL, stopped and deleted at the end.
+    server = pgserver.get_server(workdir / "pg", cleanup_mode="delete")
     url = db.ensure_database(server.get_uri(), "bench")
     db.migrate(url)
     os.environ[db.DATABASE_URL_ENV] = url
@@ -143,6 +146,8 @@ def main() -> None:
         print(json.dumps(report, indent=2))
     finally:
         sandbox.stop()
+        server.cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
