@@ -126,14 +126,17 @@ def main() -> int:
     parser.add_argument("--skip-truth", action="store_true")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="llbench"))
-    server = db.embedded_server(work / "pg")
+    import pgserver
+
+    work = Path(tempfile.mkdtemp(prefix="llbench-reports"))
+    # Its own throwaway server: stopped and deleted on the way out.
+    server = pgserver.get_server(str(work / "pg"), cleanup_mode="delete")
     try:
         server_url = server.get_uri()
         bench_build(server_url, args.profile, args.seed, args.repeats, work / "reports")
         differing = 0 if args.skip_truth else check_truth(server_url, args.truth_profile, args.seed, work / "reports")
     finally:
-        server.cleanup() if hasattr(server, "cleanup") else None
+        server.cleanup()
         shutil.rmtree(work, ignore_errors=True)
     return 1 if differing else 0
 
