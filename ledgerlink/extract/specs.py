@@ -37,6 +37,7 @@ class SalesforceObject:
     name: str
     fields: dict[str, str]  # API field name -> Postgres type; `Id` is implied
     watermark_field: str = "SystemModstamp"
+    indexes: tuple[str, ...] = ()  # staging columns later stages join or filter on
 
     @property
     def table(self) -> str:
@@ -74,6 +75,7 @@ class QboEntity:
     columns: tuple[Column, ...]
     children: tuple[QboChild, ...] = field(default_factory=tuple)
     watermark_path: str = "MetaData.LastUpdatedTime"
+    indexes: tuple[str, ...] = ()
 
     @property
     def table(self) -> str:
@@ -110,10 +112,12 @@ SALESFORCE_OBJECTS: tuple[SalesforceObject, ...] = (
             "OwnerId": "text",
             "QBO_Customer_Id__c": "text",
         },
+        indexes=("qbo_customer_id",),
     ),
     SalesforceObject(
         "Contact",
         {"AccountId": "text", "FirstName": "text", "LastName": "text", "Email": "text", "Phone": "text"},
+        indexes=("account_id",),
     ),
     SalesforceObject(
         "Opportunity",
@@ -129,6 +133,7 @@ SALESFORCE_OBJECTS: tuple[SalesforceObject, ...] = (
             "CurrencyIsoCode": "text",
             "QBO_Invoice_Id__c": "text",
         },
+        indexes=("account_id", "close_date"),
     ),
     SalesforceObject(
         "OpportunityLineItem",
@@ -143,6 +148,7 @@ SALESFORCE_OBJECTS: tuple[SalesforceObject, ...] = (
             "TotalPrice": "numeric(18,2)",
             "ServiceDate": "date",
         },
+        indexes=("opportunity_id",),
     ),
     SalesforceObject(
         "Product2",
@@ -217,6 +223,7 @@ QBO_ENTITIES: tuple[QboEntity, ...] = (
             ("private_note", "PrivateNote"),
             ("sales_term_id", "SalesTermRef.value"),
         ),
+        indexes=("customer_id", "txn_date"),
         children=(
             QboChild(
                 "line",
@@ -308,6 +315,10 @@ def staging_ddl(spec: SalesforceObject | QboEntity) -> list[str]:
                 [(c.name, c.type) for c in child.columns],
                 "parent_id text not null, line_no integer not null, primary key (parent_id, line_no)",
             )
+    for column in spec.indexes:
+        statements.append(
+            f"create index if not exists {spec.table}_{column}_idx on staging.{spec.table} ({column})"
+        )
     return statements
 
 
