@@ -115,7 +115,7 @@ def column_is_stored_form(f: Field, col: list) -> bool:
         return types <= {str, _NONE}
     if t in ("id", "reference"):
         # Lookups repeat (an account has many opportunities): each distinct id is checked once.
-        return types <= {str, _NONE} and all(ids.normalize(v) == v for v in set(col) if v is not None)
+        return types <= {str, _NONE} and ids.all_canonical([v for v in set(col) if v is not None])
     if t in NUMBER_TYPES and t != "int":
         return types <= {Decimal, _NONE}
     if not types <= _STORED_TYPES[t]:
