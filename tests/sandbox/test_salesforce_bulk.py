@@ -228,3 +228,18 @@ def test_bulk_ingest_abort_and_delete(small):
     assert sandbox.sf.records["Opportunity"][_opp_id(5)]["IsDeleted"] is True
     ingest_calls = [e for e in sandbox.sf.request_log if "/jobs/ingest" in e["path"] and e["method"] != "GET"]
     assert ingest_calls and all(e["write"] for e in ingest_calls)
+
+
+def test_bulk_query_delimiter_line_ending_and_abort(small):
+    _, sf = small
+    pages = list(sf.bulk2.Account.query(
+        "SELECT Name, BillingCity FROM Account WHERE Name = 'Acme Corp'",
+        column_delimiter="PIPE", line_ending="CRLF", wait=WAIT))
+    assert pages == ['"Name"|"BillingCity"\r\n"Acme Corp"|"Springfield"\r\n']
+    client = sf.bulk2.Account._client
+    job = client.create_job("query", query="SELECT Id FROM Account")
+    assert client.abort_job(job["id"], True)["state"] == "Aborted"
+    with pytest.raises(SalesforceOperationError):
+        client.wait_for_job(job["id"], True, WAIT)
+    with pytest.raises(SalesforceMalformedRequest):  # an aborted job cannot be aborted again
+        client.abort_job(job["id"], True)
