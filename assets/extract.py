@@ -51,8 +51,24 @@ def _result(conn, outcome: dict) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata=metadata)
 
 
-def _full_refresh(config: ExtractConfig, settings: SettingsResource, source: str, name: str) -> bool:
-    return config.full_refresh or f"{source}.{name}" in settings.settings.extract.full_refresh
+def _run_extract(context, config: ExtractConfig, warehouse: PostgresResource, settings: SettingsResource,
+                 client, extract_fn, source: str, spec) -> dg.MaterializeResult:
+    """Shared body of every extract asset: connect, extract one spec, report what happened."""
+    extract_settings = settings.settings.extract
+    client.connect()
+    options = {"page_size": extract_settings.bulk_page_size} if source == "salesforce" else {}
+    with warehouse.connect(autocommit=True) as conn:
+        outcome = extract_fn(
+            client,
+            conn,
+            spec,
+            run_id=context.run.run_id,
+            full_refresh=config.full_refresh or f"{source}.{spec.name}" in extract_settings.full_refresh,
+            safety_window=timedelta(minutes=extract_settings.safety_window_minutes),
+            progress=context.log.info,
+            **options,
+        )
+        return _result(conn, outcome)
 
 
 def salesforce_asset(spec: SalesforceObject) -> dg.AssetsDefinition:
@@ -71,21 +87,8 @@ def salesforce_asset(spec: SalesforceObject) -> dg.AssetsDefinition:
         salesforce: SalesforceResource,
         settings: SettingsResource,
     ) -> dg.MaterializeResult:
-        extract_settings = settings.settings.extract
-        client = salesforce.client()
-        client.connect()
-        with warehouse.connect(autocommit=True) as conn:
-            outcome = sf_extract.extract_object(
-                client,
-                conn,
-                spec,
-                run_id=context.run.run_id,
-                full_refresh=_full_refresh(config, settings, "salesforce", spec.name),
-                safety_window=timedelta(minutes=extract_settings.safety_window_minutes),
-                page_size=extract_settings.bulk_page_size,
-                progress=context.log.info,
-            )
-            return _result(conn, outcome)
+        return _run_extract(context, config, warehouse, settings, salesforce.client(),
+                            sf_extract.extract_object, "salesforce", spec)
 
     return _extract
 
@@ -106,20 +109,8 @@ def qbo_asset(spec: QboEntity) -> dg.AssetsDefinition:
         qbo: QboResource,
         settings: SettingsResource,
     ) -> dg.MaterializeResult:
-        extract_settings = settings.settings.extract
-        client = qbo.client(warehouse.database_url)
-        client.connect()
-        with warehouse.connect(autocommit=True) as conn:
-            outcome = qbo_extract.extract_entity(
-                client,
-                conn,
-                spec,
-                run_id=context.run.run_id,
-                full_refresh=_full_refresh(config, settings, "qbo", spec.name),
-                safety_window=timedelta(minutes=extract_settings.safety_window_minutes),
-                progress=context.log.info,
-            )
-            return _result(conn, outcome)
+        return _run_extract(context, config, warehouse, settings, qbo.client(warehouse.database_url),
+                            qbo_extract.extract_entity, "qbo", spec)
 
     return _extract
 
