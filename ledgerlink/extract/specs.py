@@ -111,6 +111,8 @@ SALESFORCE_OBJECTS: tuple[SalesforceObject, ...] = (
             "Website": "text",
             "OwnerId": "text",
             "QBO_Customer_Id__c": "text",
+            "QBO_Payment_Terms__c": "text",
+            "QBO_Taxable__c": "boolean",
         },
         indexes=("qbo_customer_id",),
     ),

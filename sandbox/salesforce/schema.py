@@ -128,6 +128,9 @@ ACCOUNT = SObject(
         _text("QBO_Customer_Id__c", 255, external_id=True, unique=True, custom=True),
         _money("QBO_Open_Balance__c", 16, 2, custom=True),
         _money("QBO_Overdue_Balance__c", 16, 2, custom=True),
+        # QBO owns payment terms and tax settings; these receive them (see ledgerlink.load.field_sync).
+        _text("QBO_Payment_Terms__c", 31, custom=True),
+        Field("QBO_Taxable__c", "boolean", custom=True),
     ),
 )
 
