@@ -9,9 +9,10 @@ embedded Postgres (or LEDGERLINK_BENCH_DATABASE_URL's server; then `--keep` leav
 `ll_bench_quality` and `--reuse` validates it again: generating `large` takes minutes).
 
 Every staging suite then runs as the nightly checks do (relation, GX passes, quarantine,
-results), one at a time and `--workers` at a time (default: the CPUs, as Dagster's multiprocess
-executor runs the checks), with the GX import done before the clock starts (it is printed on
-its own: each check process pays it once). Printed against:
+results): one at a time, as the nightly job's in-process executor runs them (the figure that
+counts), and `--workers` at a time (default: the CPUs) for a multiprocess executor. The GX import
+is done before the clock starts and printed on its own (the in-process nightly pays it once).
+Printed against:
 * the target: 30 s for the large profile on this machine;
 * a floor measured in the same run: one pass over every staging table's rows, the least any
   validation pays to read the data once (measured before and after: a big change means the
