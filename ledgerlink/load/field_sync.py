@@ -114,19 +114,16 @@ def _overlay_sf(row: dict, pushed: dict | None) -> dict:
     body = pushed["payload"]
     mapping = {"Name": "name", "Phone": "phone", "BillingStreet": "billing_street", "BillingCity": "billing_city",
                "BillingState": "billing_state", "BillingPostalCode": "billing_postal_code",
-               "BillingCountry": "billing_country"}
+               "BillingCountry": "billing_country", SF_PAYMENT_TERMS: "qbo_payment_terms",
+               SF_TAXABLE: "qbo_taxable"}
     for sf_field, column in mapping.items():
         if sf_field in body:
             row[column] = body[sf_field]
-    raw = dict(row.get("sf_raw") or {})
-    for sf_field in (SF_PAYMENT_TERMS, SF_TAXABLE):
-        if sf_field in body:
-            raw[sf_field] = body[sf_field]
-    row["sf_raw"] = raw
     return row
 
 
-def load_pairs(conn, term_names: dict[str, str]) -> list[Pair]:
+def load_pairs(conn, term_names: dict[str, str], sf_fields: set[str]) -> list[Pair]:
+    """Every linked pair, both sides normalised; `sf_fields` are the org's Account fields."""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(read_sql("load/field_sync_pairs.sql")).fetchall()
         sent: dict[str, list[dict]] = {}
@@ -137,7 +134,6 @@ def load_pairs(conn, term_names: dict[str, str]) -> list[Pair]:
     pairs = []
     for row in rows:
         row = _overlay_sf(_overlay_qbo(row, sent.get(row["qb_customer_id"], [])), pushed.get(row["sf_account_id"]))
-        raw = row["sf_raw"] or {}
         sf = {
             "name": _text(row["name"]),
             "billing_address": _address(row["billing_street"], row["billing_city"], row["billing_state"],
@@ -145,10 +141,10 @@ def load_pairs(conn, term_names: dict[str, str]) -> list[Pair]:
             "email": _email(row["email"]),
             "phone": _text(row["phone"]),
         }
-        if SF_PAYMENT_TERMS in raw:
-            sf["payment_terms"] = _text(raw[SF_PAYMENT_TERMS])
-        if SF_TAXABLE in raw:
-            sf["tax_settings"] = _bool_text(raw[SF_TAXABLE])
+        if SF_PAYMENT_TERMS in sf_fields:
+            sf["payment_terms"] = _text(row["qbo_payment_terms"])
+        if SF_TAXABLE in sf_fields:
+            sf["tax_settings"] = _bool_text(row["qbo_taxable"])
         street = "\n".join(p for p in (row["bill_line1"], row["bill_line2"]) if p)
         qb = {
             "name": _text(row["display_name"]),
@@ -157,7 +153,8 @@ def load_pairs(conn, term_names: dict[str, str]) -> list[Pair]:
             "email": _email(row["qb_email"]),
             "phone": _text(row["qb_phone"]),
             "payment_terms": term_names.get(row["sales_term_id"]) if row["sales_term_id"] else None,
-            "tax_settings": _bool_text(row["taxable"]),
+            # No Taxable from QBO means not taxable: what a Salesforce checkbox shows for it.
+            "tax_settings": _bool_text(row["taxable"]) or "false",
         }
         pairs.append(Pair(row["sf_account_id"], row["qb_customer_id"], row["sync_token"], sf, qb))
     return pairs
@@ -286,7 +283,7 @@ def prepare_field_sync(conn, ownership: FieldOwnership, *, run_id: str | None,
         terms = conn.execute("select id, name from staging.qb_term where not _deleted").fetchall()
         term_names = {tid: name for tid, name in terms}
         term_ids = {name.casefold(): tid for tid, name in terms if name}
-        pairs = load_pairs(conn, term_names)
+        pairs = load_pairs(conn, term_names, sf_fields)
         state = {(a, c, f): v for a, c, f, v in conn.execute(read_sql("load/field_state.sql")).fetchall()}
         plan = plan_field_sync(pairs, ownership, state, term_ids=term_ids, sf_fields=sf_fields)
         result.pairs, result.in_sync, result.warnings = len(pairs), plan.in_sync, plan.warnings

@@ -14,10 +14,28 @@ with links as (
     select distinct on (qb_customer_id) sf_account_id, qb_customer_id
     from links
     order by qb_customer_id, sf_account_id
+), customers as (
+    select c.id, c.sync_token, c.display_name, c.email, c.phone, c.bill_line1, c.bill_line2, c.bill_city,
+           c.bill_region, c.bill_postal_code, c.bill_country, c.sales_term_id, c.taxable, c._extracted_at
+    from staging.qb_customer c
+    where not c._deleted
+    union all
+    -- Customers LedgerLink created since the last extract, read from the body QBO accepted: their
+    -- fields sync the night they are created, not again on the first night they reach staging.
+    select o.qb_id, '0', o.payload ->> 'DisplayName', o.payload #>> '{PrimaryEmailAddr,Address}',
+           o.payload #>> '{PrimaryPhone,FreeFormNumber}', o.payload #>> '{BillAddr,Line1}',
+           o.payload #>> '{BillAddr,Line2}', o.payload #>> '{BillAddr,City}',
+           o.payload #>> '{BillAddr,CountrySubDivisionCode}', o.payload #>> '{BillAddr,PostalCode}',
+           o.payload #>> '{BillAddr,Country}', o.payload #>> '{SalesTermRef,value}',
+           (o.payload ->> 'Taxable')::boolean, o.sent_at
+    from sync.outbox o
+    where o.entity = 'Customer' and o.operation = 'create' and o.status = 'sent' and o.qb_id is not null
+      and not exists (select 1 from staging.qb_customer c where c.id = o.qb_id)
 )
 select
     a.id as sf_account_id, a.name, a.billing_street, a.billing_city, a.billing_state,
-    a.billing_postal_code, a.billing_country, a.phone, a.raw as sf_raw, a._extracted_at as sf_extracted_at,
+    a.billing_postal_code, a.billing_country, a.phone, a.qbo_payment_terms, a.qbo_taxable,
+    a._extracted_at as sf_extracted_at,
     (select ct.email from staging.sf_contact ct
       where ct.account_id = a.id and ct.email is not null and not ct._deleted and not coalesce(ct.is_deleted, false)
       order by ct.id limit 1) as email,
@@ -26,5 +44,5 @@ select
     c.sales_term_id, c.taxable, c._extracted_at as qb_extracted_at
 from owned o
 join staging.sf_account a on a.id = o.sf_account_id and not a._deleted and not coalesce(a.is_deleted, false)
-join staging.qb_customer c on c.id = o.qb_customer_id and not c._deleted
+join customers c on c.id = o.qb_customer_id
 order by a.id
