@@ -302,6 +302,10 @@ def prepare_field_sync(conn, ownership: FieldOwnership, *, run_id: str | None,
                         "overwritten", c["account"], c["customer"], c["field"], c["owner"], c["owner_value"],
                         c["losing_value"], c["last"])
         result.conflicts = len(plan.conflicts)
+        # Forgotten, or the overwrite would match the last push and look already done.
+        overwritten = sorted({c["account"] for c in plan.conflicts if c["owner"] == "qbo"})
+        if overwritten:
+            conn.execute(read_sql("load/forget_pushed.sql"), {"object": STATE_OBJECT, "ids": overwritten})
         for customer_id, body, _groups in plan.qbo_updates:
             content = {k: v for k, v in body.items() if k not in ("SyncToken",)}
             conn.execute(read_sql("load/upsert_outbox.sql"), {

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from ledgerlink.config import FieldOwnership
+from ledgerlink.db import read_sql
+from ledgerlink.extract.salesforce import extract_object
+from ledgerlink.extract.specs import SPECS_BY_KEY
 from ledgerlink.load.field_sync import Pair, plan_field_sync
 from ledgerlink.load.steps import field_sync_step
 from tests.load.conftest import extract_qbo, link_truth, load_dataset, qbo_client, sf_client, tiny_dataset
@@ -84,3 +87,49 @@ def test_field_sync_against_both_emulators(conn, db_url, settings, sandbox_facto
         "select field, owner, losing_value #>> '{}' from sync.field_conflict where run_id = 'fs3'").fetchone()
     assert (field, owner, losing) == ("phone", "salesforce", "(000) 000-0000")
     assert customers[customer]["PrimaryPhone"]["FreeFormNumber"] == accounts[account]["Phone"]
+
+
+def test_qbo_terms_and_taxable_reach_salesforce_and_a_salesforce_edit_is_overwritten(conn, db_url, settings,
+                                                                                    sandbox_factory):
+    dataset = tiny_dataset()
+    sandbox = sandbox_factory(dataset=dataset, time_scale=SCALE)
+    load_dataset(conn, dataset)
+    link_truth(conn, dataset)
+    qbo = qbo_client(sandbox.env, db_url, time_scale=SCALE)
+    sf = sf_client(sandbox.env)
+    customers = sandbox.qbo.entities["Customer"]
+    accounts = sandbox.sf.records["Account"]
+    terms = {t["Id"]: t["Name"] for t in sandbox.qbo.entities["Term"].values()}
+
+    # A bookkeeper makes one linked customer taxable on Net 60 in QBO (QBO owns both).
+    account, customer = conn.execute(
+        "select sf_account_id, qb_customer_id from sync.customer_xref order by sf_account_id limit 1").fetchone()
+    net_60 = next(tid for tid, name in terms.items() if name == "Net 60")
+    qbo.request("POST", "customer", {"Id": customer, "SyncToken": customers[customer]["SyncToken"], "sparse": True,
+                                     "Taxable": True, "SalesTermRef": {"value": net_60}}, request_id="make-taxable")
+    extract_qbo(conn, qbo, entities=("Customer",))
+
+    first = field_sync_step(db_url, qbo, sf, settings, run_id="fs1")
+    assert first.failed is None and first.counts["warnings"] == []
+    assert (accounts[account]["QBO_Payment_Terms__c"], accounts[account]["QBO_Taxable__c"]) == ("Net 60", True)
+    # Every synchronised pair now shows its customer's terms and taxable flag on the account.
+    pairs = conn.execute(f"select sf_account_id, qb_customer_id from ({read_sql('load/field_sync_pairs.sql')}) p"
+                         ).fetchall()
+    assert len(pairs) == first.counts["pairs"] > 1
+    for a, c in pairs:
+        expected = terms.get((customers[c].get("SalesTermRef") or {}).get("value"))
+        assert accounts[a]["QBO_Payment_Terms__c"] == expected, a
+        assert accounts[a]["QBO_Taxable__c"] is bool(customers[c].get("Taxable")), a
+
+    # Somebody changes both on the Account in Salesforce: each change is recorded, then overwritten
+    # (the overwrite is exactly what was pushed the first time, and is sent again).
+    sf.call(lambda api: api.Account.update(account, {"QBO_Payment_Terms__c": "Net 15", "QBO_Taxable__c": False}))
+    extract_object(sf, conn, SPECS_BY_KEY[("salesforce", "Account")], run_id="sf2", full_refresh=True)
+    extract_qbo(conn, qbo, entities=("Customer",))
+    second = field_sync_step(db_url, qbo, sf, settings, run_id="fs2")
+    conflicts = conn.execute("select sf_account_id, field, owner_value #>> '{}', losing_value #>> '{}'"
+                             " from sync.field_conflict where run_id = 'fs2' and owner = 'qbo' order by field"
+                             ).fetchall()
+    assert conflicts == [(account, "payment_terms", "Net 60", "Net 15"), (account, "tax_settings", "true", "false")]
+    assert (accounts[account]["QBO_Payment_Terms__c"], accounts[account]["QBO_Taxable__c"]) == ("Net 60", True)
+    assert second.counts["salesforce_accounts_updated"] == 1
