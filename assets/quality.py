@@ -19,6 +19,7 @@ import dagster as dg
 
 from ledgerlink.config import settings
 from ledgerlink.quality.gate import ERROR, run_suite
+from ledgerlink.quality.quarantine import release_removed_suites
 from ledgerlink.quality.report import check_metadata
 from ledgerlink.quality.suites import Suite, default_suites
 from pipelines.resources import PostgresResource
@@ -41,6 +42,8 @@ def suite_check(suite: Suite) -> dg.AssetChecksDefinition:
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: PostgresResource) -> dg.AssetCheckResult:
         run = run_suite(warehouse.database_url, suite, run_id=context.run.run_id, run_date=_today())
+        with warehouse.connect() as conn:
+            release_removed_suites(conn, suites=[s.name for s in default_suites()], run_id=context.run.run_id)
         plain, markdown = check_metadata(run)
         for outcome in run.outcomes:
             if outcome.level:

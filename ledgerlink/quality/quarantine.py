@@ -87,6 +87,16 @@ def release_retired(conn, *, suite: str, expectations: list[str], run_id: str) -
     ).rowcount
 
 
+def release_removed_suites(conn, *, suites: list[str], run_id: str) -> int:
+    """Release open rows of suites whose file is gone: nothing will ever re-check them."""
+    return conn.execute(
+        """update sync.quarantine
+           set released_at = now(), released_run = %s
+           where released_at is null and not (suite = any(%s))""",
+        (run_id, suites),
+    ).rowcount
+
+
 def open_count(conn, *, suite: str, expectation: str) -> int:
     return conn.execute(
         "select count(*) from sync.quarantine where released_at is null and suite = %s and expectation = %s",

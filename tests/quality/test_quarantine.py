@@ -7,7 +7,7 @@ import json
 
 from ledgerlink.quality import gate
 from ledgerlink.quality.gate import ERROR, WARN
-from ledgerlink.quality.quarantine import open_quarantine_ids
+from ledgerlink.quality.quarantine import open_quarantine_ids, release_removed_suites
 from ledgerlink.quality.suites import load_suite
 from tests.quality.data import RUN_DATE, open_holds, seed
 
@@ -160,6 +160,16 @@ def test_removing_an_expectation_releases_its_holds(db_url, conn, tmp_path):
     _run(db_url, _suite(tmp_path, AMOUNT, CURRENCY), "r1")
     _run(db_url, _suite(tmp_path, AMOUNT), "r2")
     assert open_holds(conn, "opp_rules") == {"amount_ok": {(OPP, "o2")}}
+
+
+def test_holds_of_a_deleted_suite_file_are_released(db_url, conn, tmp_path):
+    seed(conn)
+    conn.execute(f"update {OPP} set amount = -5 where id = 'o2'")
+    _run(db_url, _suite(tmp_path, AMOUNT), "r1")
+    assert release_removed_suites(conn, suites=["opp_rules"], run_id="r2") == 0
+    assert open_quarantine_ids(conn, OPP) == {"o2"}
+    assert release_removed_suites(conn, suites=["sf_opportunity"], run_id="r2") == 1
+    assert open_quarantine_ids(conn, OPP) == set()
 
 
 def test_results_are_stored_per_run(db_url, conn, tmp_path):
