@@ -167,6 +167,9 @@ def evaluate(
                 _read_summary(evaluations[rule.name], summary[rule.name], examples)
             timings["pass_2"] = time.perf_counter() - start
 
+        for rule in failed:
+            if rule.quarantine and not evaluations[rule.name].unexpected_count:
+                evaluations[rule.name].unlisted = "GX reported the failure without failing rows"
         to_list = tuple(
             r for r in failed
             if r.quarantine and 0 < (evaluations[r.name].unexpected_count or 0) <= r.quarantine.max_rows

@@ -50,8 +50,12 @@ def source_query(conn, suite: Suite, table: str | None = None) -> sql.Composable
         )
     # Columns the suite names but the table lacks are left out: GX then reports that
     # expectation as unable to run, and the others still run.
-    wanted = suite.columns
-    selected = sql.SQL(", ").join(sql.Identifier(c) for c in columns if c in wanted and c not in _SKIPPED_COLUMNS)
+    kept = [c for c in columns if c in suite.columns and c not in _SKIPPED_COLUMNS]
+    if not kept:
+        raise ConfigurationError(
+            f"Suite {suite.name} ({suite.path.name}) names none of the columns of {table}: {', '.join(columns)}."
+        )
+    selected = sql.SQL(", ").join(sql.Identifier(c) for c in kept)
     query = sql.SQL("select {} from {}.{}").format(selected, sql.Identifier(schema), sql.Identifier(name))
     if "_deleted" in columns:
         query = sql.SQL("{} where not _deleted").format(query)
