@@ -371,7 +371,9 @@ class SalesforceClient:
             pages += 1
             rows += count
             log.info("Bulk query job %s: page %d with %d rows (%d so far)", job_id, pages, count, rows)
-            yield resp.text
+            # Bulk API files are UTF-8 by definition; without a charset in Content-Type,
+            # requests would decode text/csv as Latin-1 and garble every accented name.
+            yield resp.content.decode("utf-8")
             locator = resp.headers.get("Sforce-Locator")
             if not locator or locator == "null":
                 break

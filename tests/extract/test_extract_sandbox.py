@@ -152,3 +152,11 @@ def test_bad_credentials_fail_at_start_naming_the_setting(db_url, sandbox_factor
         check_credentials()
     assert "LEDGERLINK_SF_CLIENT_SECRET" in str(err.value)
     assert "wrong-secret-value" not in str(err.value)
+
+
+def test_accented_names_arrive_intact(pipeline):
+    sandbox, sf, qb, conn = pipeline
+    account_id = sf.sf.Account.create({"Name": "Müller & Søn Straße GmbH", "BillingCity": "Zürich"})["id"]
+    _sf(ACCOUNT, sf, conn)
+    row = conn.execute("select name, billing_city from staging.sf_account where id = %s", (account_id,)).fetchone()
+    assert row == ("Müller & Søn Straße GmbH", "Zürich")
