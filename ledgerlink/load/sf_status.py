@@ -144,10 +144,12 @@ def desired_updates(conn, *, as_of: date, app_url: str = PRODUCTION_APP) -> list
     targets = _rows(conn, "push_targets")
     live_opps = {r["id"] for r in targets if r["object"] == "Opportunity"}
     live_accounts = {r["id"] for r in targets if r["object"] == "Account"}
+    # Quarantined invoices (or their payments) keep their last pushed values until fixed.
+    held = {r["invoice_id"] for r in _rows(conn, "held_invoices")}
 
     updates: list[Update] = []
     for opp_id, invoice in sorted(opportunity_invoices(invoices, xref).items()):
-        if opp_id in live_opps:
+        if opp_id in live_opps and invoice.id not in held:
             updates.append(Update("Opportunity", opp_id, opportunity_fields(invoice, as_of, app_url)))
 
     by_customer: dict[str, list[InvoiceFacts]] = defaultdict(list)
@@ -166,6 +168,8 @@ def desired_updates(conn, *, as_of: date, app_url: str = PRODUCTION_APP) -> list
             id_owner.setdefault(customer, account)
     for account in sorted(account_customers):
         customers = account_customers[account]
+        if any(i.id in held for c in customers for i in by_customer[c]):
+            continue  # a balance summed over a held invoice would be wrong either way
         own = [c for c in customers if id_owner[c] == account]
         open_total, overdue_total = _account_balances([i for c in customers for i in by_customer[c]], as_of)
         fields = {"QBO_Customer_Id__c": own[0] if own else None, "QBO_Open_Balance__c": open_total,

@@ -134,3 +134,32 @@ def test_budget_guard_carries_the_rest_to_the_next_run(conn, settings, loaded):
     full = push(conn, sf, settings, dataset.as_of)
     assert full.changed == starved.changed and not full.budget_exhausted
     assert sum(full.pushed.values()) == full.changed
+
+
+def test_a_quarantined_payment_holds_its_invoice_status_until_released(conn, settings, loaded):
+    from ledgerlink.quality.quarantine import reconcile
+
+    sandbox, qbo, sf, dataset = loaded
+    push(conn, sf, settings, dataset.as_of)
+    opp_id, invoice_id = conn.execute(
+        "select sf_opportunity_id, qb_invoice_id from sync.invoice_xref order by 1 limit 1").fetchone()
+    invoice = sandbox.qbo.entities["Invoice"][invoice_id]
+    payment = qbo.request("POST", "payment", {
+        "CustomerRef": invoice["CustomerRef"], "TotalAmt": float(invoice["TotalAmt"]),
+        "TxnDate": dataset.as_of.isoformat(),
+        "Line": [{"Amount": float(invoice["TotalAmt"]), "LinkedTxn": [{"TxnId": invoice_id, "TxnType": "Invoice"}]}]},
+        request_id=f"held-{invoice_id}")["Payment"]
+    extract_qbo(conn, qbo)
+
+    def hold(failing):  # what the payment_applications check does with an over-applied payment
+        reconcile(conn, suite="payment_applications", expectation="applied_not_over_total",
+                  table_name="staging.qb_payment", column="applied", severity="warning",
+                  reason="applies more than the invoice total", failing=failing, run_id="t")
+
+    hold({payment["Id"]: "999999"})
+    push(conn, sf, settings, dataset.as_of)
+    assert opp(sandbox, opp_id)["QBO_Invoice_Status__c"] != "Paid"  # held: Salesforce keeps the last good state
+
+    hold({})  # the next check finds the payment fine: released
+    push(conn, sf, settings, dataset.as_of)
+    assert opp(sandbox, opp_id)["QBO_Invoice_Status__c"] == "Paid"
