@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import sys
@@ -13,6 +12,10 @@ import typer
 
 from ledgerlink import db
 from ledgerlink.config import Settings
+from ledgerlink.matching.cli import match_command, matches_app
+from ledgerlink.quality.cli import quality_app
+from ledgerlink.reconcile.cli import report_app, reports_app
+from sandbox.cli import app as sandbox_app
 
 app = typer.Typer(
     help="LedgerLink: the nightly Salesforce <-> QuickBooks Online pipeline (Dagster + Postgres).",
@@ -25,18 +28,6 @@ app = typer.Typer(
 def _fail(message: str) -> None:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(2)
-
-
-def _mount(module: str, attr: str, name: str) -> None:
-    """Mount a stage's sub-commands; a stage that isn't installed yet just isn't listed."""
-    try:
-        sub = getattr(importlib.import_module(module), attr)
-    except (ModuleNotFoundError, AttributeError):
-        return
-    if isinstance(sub, typer.Typer):
-        app.add_typer(sub, name=name)
-    else:
-        app.command(name)(sub)
 
 
 def _validate_date(value: str | None) -> str | None:
@@ -140,10 +131,11 @@ def main() -> None:
     app()
 
 
-_mount("sandbox.cli", "app", "sandbox")
-_mount("ledgerlink.matching.cli", "matches_app", "matches")
-_mount("ledgerlink.matching.cli", "match_command", "match")
-_mount("ledgerlink.quality.cli", "quality_app", "quality")
-_mount("ledgerlink.reconcile.cli", "report_app", "report")
-_mount("ledgerlink.reconcile.cli", "reports_app", "reports")
+# Each stage owns its sub-commands.
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(matches_app, name="matches")
+app.command("match")(match_command)
+app.add_typer(quality_app, name="quality")
+app.add_typer(report_app, name="report")
+app.add_typer(reports_app, name="reports")
 
