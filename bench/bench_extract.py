@@ -3,7 +3,7 @@
 The sandbox runs in its own process (`ledgerlink sandbox serve`), so this process's peak
 memory is the extractor's alone. Prints:
   * Salesforce Opportunity extract (Bulk API 2.0 -> COPY -> upsert): rows/s
-  * ceiling: raw COPY of the same rows into an identically typed table: rows/s
+  * ceiling: raw COPY of the same rows into an identical table (types and indexes): rows/s
   * the ratio, and this process's peak RSS.
 
 usage: .venv/bin/python bench/bench_extract.py [--profile large] [--seed 1]
@@ -78,12 +78,13 @@ def main() -> None:
             rows = outcome["counts"].rows_read
             peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-            # Ceiling: COPY the same rows, already formatted, into an identically typed table.
+            # Ceiling: COPY the same rows, already formatted, into an identical table (same
+            # types, same indexes: the staging table needs its primary key for the upsert).
             buffer = io.BytesIO()
             with conn.cursor().copy("copy (select * from staging.sf_opportunity) to stdout (format csv)") as cp:
                 for chunk in cp:
                     buffer.write(chunk)
-            conn.execute("create table public.copy_ceiling (like staging.sf_opportunity)")
+            conn.execute("create table public.copy_ceiling (like staging.sf_opportunity including all)")
             payload = buffer.getvalue()
             t0 = time.perf_counter()
             with conn.cursor().copy("copy public.copy_ceiling from stdin (format csv)") as cp:

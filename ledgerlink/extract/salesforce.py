@@ -17,7 +17,7 @@ from psycopg import sql
 from ledgerlink.extract import watermark
 from ledgerlink.extract.prefetch import prefetch
 from ledgerlink.extract.specs import SalesforceObject, staging_ddl
-from ledgerlink.extract.staging_writer import LoadCounts, SeenIds, _tally, upsert_statement
+from ledgerlink.extract.staging_writer import LoadCounts, SeenIds, upsert_statement
 
 log = logging.getLogger(__name__)
 SOURCE = "salesforce"
@@ -70,6 +70,11 @@ class _PageLoader:
             raw_expr=sql.SQL("jsonb_strip_nulls(to_jsonb(src))"),
             deleted_expr=sql.SQL("coalesce(src.{}::boolean, false)").format(sql.Identifier("IsDeleted")),
         )
+        # Counted in Postgres: returning 50,000 ids a page to Python only to count them costs ~10%.
+        self.upsert_counts = sql.SQL(
+            "with up as ({}) select count(*) filter (where inserted and not deleted), "
+            "count(*) filter (where not inserted and not deleted), count(*) filter (where deleted) from up"
+        ).format(self.upsert)
         self.newest = sql.SQL("select count(*), max({}::timestamptz) from {}").format(
             sql.Identifier(spec.watermark_field), sql.Identifier(self.tmp)
         )
@@ -90,8 +95,9 @@ class _PageLoader:
         with self.conn.cursor().copy(copy) as cp:
             cp.write(page.encode("utf-8"))
         read, newest = self.conn.execute(self.newest).fetchone()
-        rows = self.conn.execute(self.upsert, {"run_id": self.run_id}).fetchall()
-        return _tally([(ins, dele) for _id, ins, dele in rows], read), newest
+        inserted, updated, deleted = self.conn.execute(self.upsert_counts, {"run_id": self.run_id}).fetchone()
+        counts = LoadCounts(rows_read=read, inserted=inserted, updated=updated, deleted=deleted, pages=1)
+        return counts, newest
 
 
 def extract_object(
