@@ -19,7 +19,7 @@ from decimal import Decimal
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -69,6 +69,9 @@ class _Api:
             status, body = await self._handle(request, realm, rest, params)
         except QboError as err:
             status, body = err.status, err.body()
+        except ClientDisconnect:  # the client went away mid-upload: nothing was applied, nobody to answer
+            log.info("Client disconnected during %s %s", request.method, request.url.path)
+            status, body = 499, {}
         except Exception:  # a bug in the emulator: QBO's SystemFault, never a traceback
             log.exception("QBO emulator bug on %s %s", request.method, request.url.path)
             err = errors.system_fault(
@@ -97,7 +100,10 @@ class _Api:
             if company.latency_s:
                 await asyncio.sleep(company.latency_s)
             raw = await request.body()
-            return self._dispatch(request.method, rest, params, raw, request.headers.get("content-type", ""))
+            answer = self._dispatch(request.method, rest, params, raw, request.headers.get("content-type", ""))
+            if company.response_delay_s:
+                await asyncio.sleep(company.response_delay_s)
+            return answer
         finally:
             company.throttle.release()
 

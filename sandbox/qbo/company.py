@@ -95,6 +95,9 @@ class QboCompany:
         # Extra server time per API request (seconds, real time), inside the concurrency window:
         # lets tests and benchmarks make requests overlap as they do against Intuit.
         self.latency_s = 0.0
+        # Server time after the request was applied and before the answer leaves (seconds): the window
+        # in which a client that dies has written to QBO without learning so (the crash test kills there).
+        self.response_delay_s = 0.0
         self.fault_injector = None  # set by build_api_app when faults are configured (its .counts)
         self.stamper = Stamper()
         self.tokens = TokenStore(settings.qbo_access_token_ttl_s, settings.qbo_refresh_grace_s)
