@@ -308,8 +308,9 @@ def prepare_field_sync(conn, ownership: FieldOwnership, *, run_id: str | None,
             conn.execute(read_sql("load/forget_pushed.sql"), {"object": STATE_OBJECT, "ids": overwritten})
         for customer_id, body, _groups in plan.qbo_updates:
             content = {k: v for k, v in body.items() if k not in ("SyncToken",)}
+            key = keys.customer_update_key(customer_id, body["SyncToken"], keys.payload_hash(content))
             conn.execute(read_sql("load/upsert_outbox.sql"), {
-                "key": keys.customer_update_key(customer_id, keys.payload_hash(content)), "entity": "Customer",
+                "key": key, "entity": "Customer",
                 "operation": "update", "phase": PHASE_CUSTOMERS, "source_object": "Account",
                 "source_id": next(p.sf_account_id for p in pairs if p.qb_customer_id == customer_id),
                 "depends_on": None, "payload": Jsonb(body), "payload_hash": keys.payload_hash(body),

@@ -32,8 +32,15 @@ def invoice_update_key(sf_opportunity_id: str, payload_hash: str) -> str:
     return f"invoice-update:{sf_opportunity_id}:{payload_hash[:12]}"
 
 
-def customer_update_key(qb_customer_id: str, payload_hash: str) -> str:
-    return f"customer-update:{qb_customer_id}:{payload_hash[:12]}"
+def customer_update_key(qb_customer_id: str, sync_token: str, payload_hash: str) -> str:
+    """One key per change to one version of the customer.
+
+    The SyncToken is in it because the same overwrite can be needed twice: a bookkeeper who
+    repeats a hand edit months later bumps the SyncToken, and that new version must be
+    overwritten again. A rerun before QBO is re-extracted sees the same SyncToken and the
+    same key, so nothing goes twice.
+    """
+    return f"customer-update:{qb_customer_id}:{sync_token}:{payload_hash[:12]}"
 
 
 def doc_number(sf_opportunity_id: str) -> str:

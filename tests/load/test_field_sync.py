@@ -88,6 +88,16 @@ def test_field_sync_against_both_emulators(conn, db_url, settings, sandbox_facto
     assert (field, owner, losing) == ("phone", "salesforce", "(000) 000-0000")
     assert customers[customer]["PrimaryPhone"]["FreeFormNumber"] == accounts[account]["Phone"]
 
+    # Weeks later the same hand edit again: the same overwrite must be sent again, not taken as done.
+    extract_qbo(conn, qbo, entities=("Customer",))
+    body = {"Id": customer, "SyncToken": customers[customer]["SyncToken"], "sparse": True,
+            "PrimaryPhone": {"FreeFormNumber": "(000) 000-0000"}}
+    qbo.request("POST", "customer", body, request_id="hand-edit-phone-again")
+    extract_qbo(conn, qbo, entities=("Customer",))
+    fourth = field_sync_step(db_url, qbo, sf, settings, run_id="fs4")
+    assert fourth.counts["qbo_customers_updated"] == 1
+    assert customers[customer]["PrimaryPhone"]["FreeFormNumber"] == accounts[account]["Phone"]
+
 
 def test_qbo_terms_and_taxable_reach_salesforce_and_a_salesforce_edit_is_overwritten(conn, db_url, settings,
                                                                                     sandbox_factory):
