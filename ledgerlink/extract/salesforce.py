@@ -79,8 +79,10 @@ class _PageLoader:
             sql.Identifier(spec.watermark_field), sql.Identifier(self.tmp)
         )
 
-    def load(self, page: str) -> tuple[LoadCounts, datetime | None]:
-        header = next(csv.reader(io.StringIO(page[: page.find("\n") + 1 or len(page)])), None)
+    def load(self, page: bytes) -> tuple[LoadCounts, datetime | None]:
+        """Load one CSV page, UTF-8 bytes as the Bulk API sent them."""
+        first_line = page[: page.find(b"\n") + 1 or len(page)].decode("utf-8")
+        header = next(csv.reader(io.StringIO(first_line)), None)
         if not header:
             return LoadCounts(), None
         unknown = set(header) - set(self.fields)
@@ -93,7 +95,7 @@ class _PageLoader:
             sql.SQL(", ").join(sql.Identifier(h) for h in header),
         )
         with self.conn.cursor().copy(copy) as cp:
-            cp.write(page.encode("utf-8"))
+            cp.write(page)
         read, newest = self.conn.execute(self.newest).fetchone()
         inserted, updated, deleted = self.conn.execute(self.upsert_counts, {"run_id": self.run_id}).fetchone()
         counts = LoadCounts(rows_read=read, inserted=inserted, updated=updated, deleted=deleted, pages=1)
@@ -123,11 +125,16 @@ def extract_object(
     since = None if mode == "full" else previous - safety_window
     soql = build_soql(spec, since)
     loader = _PageLoader(conn, spec, run_id)
-    seen = SeenIds(conn, f"seen_{spec.table}") if mode == "full" else None
+    # A full load marks whatever it did not see as deleted, which needs the ids it saw; on a
+    # table with no live rows there is nothing to mark (the initial load: ~15% faster without).
+    has_live_rows = conn.execute(
+        sql.SQL("select exists (select 1 from staging.{} where not _deleted)").format(sql.Identifier(spec.table))
+    ).fetchone()[0]
+    seen = SeenIds(conn, f"seen_{spec.table}") if mode == "full" and has_live_rows else None
     counts = LoadCounts()
     newest = previous
     progress(f"Salesforce {spec.name}: {mode} extract" + (f" since {since.isoformat()}" if since else ""))
-    for page in prefetch(client.bulk_query_pages(soql, query_all=True, max_records=page_size)):
+    for page in prefetch(client.bulk_query_pages(soql, query_all=True, max_records=page_size, decode=False)):
         with conn.transaction():
             page_counts, page_newest = loader.load(page)
             if seen is not None:
