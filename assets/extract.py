@@ -6,7 +6,7 @@ it read and wrote, and logs progress on long extracts.
 """
 
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 
@@ -19,6 +19,17 @@ from pipelines.resources import PostgresResource, QboResource, SalesforceResourc
 
 class ExtractConfig(dg.Config):
     full_refresh: bool = False
+    # Salesforce only: also look for records purged from the Recycle Bin (weekly by default).
+    purge_sweep: bool = False
+
+
+def _purge_sweep_due(context, config: ExtractConfig, weekday: int | None) -> bool:
+    if config.purge_sweep:
+        return True
+    if weekday is None:
+        return False
+    day = date.fromisoformat(context.partition_key) if context.has_partition_key else date.today()
+    return day.weekday() == weekday
 
 
 def _preview(conn, table: str, limit: int = 5) -> str:
@@ -46,6 +57,8 @@ def _result(conn, outcome: dict) -> dg.MaterializeResult:
         "table": outcome["table"],
         "preview": dg.MetadataValue.md(_preview(conn, table)),
     }
+    if "purged" in outcome:
+        metadata["purged_found_by_sweep"] = outcome["purged"]
     for child, written in counts.children.items():
         metadata[f"lines_written.{child}"] = written
     return dg.MaterializeResult(metadata=metadata)
@@ -68,6 +81,13 @@ def _run_extract(context, config: ExtractConfig, warehouse: PostgresResource, se
             progress=context.log.info,
             **options,
         )
+        if source == "salesforce" and outcome["mode"] == "incremental" and _purge_sweep_due(
+                context, config, extract_settings.purge_sweep_weekday):
+            # (A full load has just marked whatever it did not see.)
+            purged = sf_extract.sweep_purged(client, conn, spec, run_id=context.run.run_id,
+                                             page_size=extract_settings.bulk_page_size, progress=context.log.info)
+            outcome["counts"].deleted += purged
+            outcome["purged"] = purged
         return _result(conn, outcome)
 
 

@@ -53,6 +53,10 @@ class ExtractSettings(_Section):
     # Objects to load in full on the next run, e.g. ["salesforce.Account", "qbo.Invoice"].
     full_refresh: list[str] = []
     bulk_page_size: int = Field(50_000, ge=1, le=1_000_000)
+    # Day of the week (0 = Monday ... 6 = Sunday, of the run's partition date) on which each
+    # Salesforce extract also sweeps for records purged from the Recycle Bin, which `queryAll`
+    # no longer returns; null turns the weekly sweep off.
+    purge_sweep_weekday: int | None = Field(6, ge=0, le=6)
 
 
 class MatchingSettings(_Section):

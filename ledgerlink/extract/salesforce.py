@@ -152,3 +152,25 @@ def extract_object(
     watermark.advance(conn, SOURCE, spec.name, newest, run_id)
     return {"source": SOURCE, "object": spec.name, "table": f"staging.{spec.table}", "mode": mode,
             "counts": counts, "watermark": newest}
+
+
+def sweep_purged(client, conn, spec: SalesforceObject, *, run_id: str | None, page_size: int = 50_000,
+                 progress=log.info) -> int:
+    """Mark staging rows deleted whose record Salesforce no longer has at all; returns how many.
+
+    Records purged from the Recycle Bin (emptied, expired after 15 days, or hard-deleted) never
+    come back through `queryAll`, so an incremental extract cannot see them go. This asks for
+    every Id (a cheap one-column Bulk query, deleted ones included) and marks the rest. Run it
+    after the extract: whatever the extract wrote existed when this job took its snapshot.
+    """
+    seen = SeenIds(conn, f"seen_{spec.table}")
+    pages = 0
+    for page in client.bulk_query_pages(f"SELECT Id FROM {spec.name}", query_all=True, max_records=page_size,
+                                        decode=False):
+        seen.add_csv(page)
+        pages += 1
+    with conn.transaction():
+        purged = seen.mark_missing_deleted(spec.table, run_id)
+    progress(f"Salesforce {spec.name}: purge sweep read {pages} page(s) of Ids; {purged:,} staged rows no longer "
+             "exist in Salesforce and are now marked deleted")
+    return purged

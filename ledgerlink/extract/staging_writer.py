@@ -82,6 +82,13 @@ class SeenIds:
             )
         )
 
+    def add_csv(self, page: bytes) -> None:
+        """Add the ids of a one-column CSV page with a header (a Bulk API `SELECT Id` result)."""
+        with self.conn.cursor().copy(
+            sql.SQL("copy {} (id) from stdin (format csv, header true)").format(sql.Identifier(self.name))
+        ) as cp:
+            cp.write(page)
+
     def add(self, ids: Iterable[str]) -> None:
         with self.conn.cursor().copy(sql.SQL("copy {} (id) from stdin").format(sql.Identifier(self.name))) as cp:
             for i in ids:

@@ -576,6 +576,19 @@ class SalesforceOrg:
         new["SystemModstamp"] = self.next_stamp()
         self._store(obj, old, new, undo)
 
+    def empty_recycle_bin(self, obj_name: str | None = None) -> list[str]:
+        """Purge soft-deleted records for good, as emptying the Recycle Bin in Setup does (or its
+        15-day expiry): they vanish even from `queryAll`. Not an API call in the real service,
+        so the sandbox offers it to tests and scenarios directly. Returns the purged Ids."""
+        purged = []
+        for name in [obj_name] if obj_name else list(self.records):
+            obj = OBJECTS[name]
+            store = self.records[name]
+            for rec_id in [i for i, rec in store.items() if rec["IsDeleted"]]:
+                self._index(obj, store.pop(rec_id), None)
+                purged.append(rec_id)
+        return purged
+
     # ------------------------------------------------------------------ queries
 
     def parse_query(self, text: str, bulk: bool = False) -> soql.Plan:

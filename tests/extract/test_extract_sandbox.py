@@ -160,3 +160,46 @@ def test_accented_names_arrive_intact(pipeline):
     _sf(ACCOUNT, sf, conn)
     row = conn.execute("select name, billing_city from staging.sf_account where id = %s", (account_id,)).fetchone()
     assert row == ("Müller & Søn Straße GmbH", "Zürich")
+
+
+def test_records_purged_from_the_recycle_bin_are_found_by_the_sweep(pipeline):
+    sandbox, sf, qb, conn = pipeline
+    _sf(OPPORTUNITY, sf, conn)
+    org = sandbox.sf
+    victim = next(i for i, r in org.records["Opportunity"].items() if not r["IsDeleted"])
+    sf.call(lambda api: api.Opportunity.delete(victim))
+    org.empty_recycle_bin("Opportunity")  # deleted and purged between two nightly runs
+
+    _sf(OPPORTUNITY, sf, conn)
+    assert _staged(conn, "sf_opportunity")[victim] is False  # queryAll no longer returns it: unseen
+
+    assert sf_extract.sweep_purged(sf, conn, OPPORTUNITY, run_id="sweep", page_size=7) == 1
+    staged = _staged(conn, "sf_opportunity")
+    assert staged[victim] is True
+    assert {i for i, d in staged.items() if not d} == {i for i, r in org.records["Opportunity"].items()
+                                                       if not r["IsDeleted"]}
+    assert sf_extract.sweep_purged(sf, conn, OPPORTUNITY, run_id="sweep2", page_size=7) == 0
+
+
+def test_the_nightly_asset_sweeps_for_purged_records_on_the_configured_weekday(pipeline, db_url):
+    import dagster as dg
+
+    from assets.extract import extract_assets
+
+    sandbox, sf, qb, conn = pipeline
+    asset = next(a for a in extract_assets if a.key == dg.AssetKey(["staging", "sf_opportunity"]))
+    instance = dg.DagsterInstance.ephemeral()
+
+    def materialize(day):
+        result = dg.materialize([asset], resources=build_resources(), partition_key=day, instance=instance)
+        (event,) = result.get_asset_materialization_events()
+        return {k: v.value for k, v in event.materialization.metadata.items()}
+
+    assert materialize("2026-11-14")["mode"] == "full"  # a Saturday
+    victim = next(i for i, r in sandbox.sf.records["Opportunity"].items() if not r["IsDeleted"])
+    sf.call(lambda api: api.Opportunity.delete(victim))
+    sandbox.sf.empty_recycle_bin("Opportunity")
+    sunday = materialize("2026-11-15")  # the default sweep day
+    assert sunday["mode"] == "incremental" and sunday["purged_found_by_sweep"] == 1 and sunday["deleted"] == 1
+    assert _staged(conn, "sf_opportunity")[victim] is True
+    assert "purged_found_by_sweep" not in materialize("2026-11-16")  # Monday: no sweep
