@@ -77,10 +77,14 @@ def test_field_sync_against_both_emulators(conn, db_url, settings, sandbox_facto
 
     # A bookkeeper edits the phone in QBO (Salesforce owns it): recorded, then overwritten.
     account, customer = next((a, c) for a, c in renamed if accounts[a].get("Phone"))
-    body = {"Id": customer, "SyncToken": customers[customer]["SyncToken"], "sparse": True,
-            "PrimaryPhone": {"FreeFormNumber": "(000) 000-0000"}}
-    qbo.request("POST", "customer", body, request_id="hand-edit-phone")
-    extract_qbo(conn, qbo, entities=("Customer",))
+
+    def bookkeeper_sets_phone(request_id):
+        body = {"Id": customer, "SyncToken": customers[customer]["SyncToken"], "sparse": True,
+                "PrimaryPhone": {"FreeFormNumber": "(000) 000-0000"}}
+        qbo.request("POST", "customer", body, request_id=request_id)
+        extract_qbo(conn, qbo, entities=("Customer",))
+
+    bookkeeper_sets_phone("hand-edit-phone")
     third = field_sync_step(db_url, qbo, sf, settings, run_id="fs3")
     assert third.counts["conflicts_recorded"] == 1
     field, owner, losing = conn.execute(
@@ -90,10 +94,7 @@ def test_field_sync_against_both_emulators(conn, db_url, settings, sandbox_facto
 
     # Weeks later the same hand edit again: the same overwrite must be sent again, not taken as done.
     extract_qbo(conn, qbo, entities=("Customer",))
-    body = {"Id": customer, "SyncToken": customers[customer]["SyncToken"], "sparse": True,
-            "PrimaryPhone": {"FreeFormNumber": "(000) 000-0000"}}
-    qbo.request("POST", "customer", body, request_id="hand-edit-phone-again")
-    extract_qbo(conn, qbo, entities=("Customer",))
+    bookkeeper_sets_phone("hand-edit-phone-again")
     fourth = field_sync_step(db_url, qbo, sf, settings, run_id="fs4")
     assert fourth.counts["qbo_customers_updated"] == 1
     assert customers[customer]["PrimaryPhone"]["FreeFormNumber"] == accounts[account]["Phone"]
