@@ -95,12 +95,14 @@ select
         (select c.display_name from staging.qb_customer c where c.id = s.customer_id and not c._deleted),
         s.customer_ref_name
     ) as customer_name,
-    coalesce(
-        (select count(*) from jsonb_array_elements(s.created_lines) l
-          where l ->> 'DetailType' = 'SalesItemLineDetail'),  -- created since the last extract
-        (select count(*) from staging.qb_invoice_line l
-          where l.parent_id = s.id and not l._deleted and l.detail_type = 'SalesItemLineDetail'))::integer
-        as sales_lines,
+    case
+        when s.created_lines is not null then  -- created since the last extract: QBO's answer
+            (select count(*) from jsonb_array_elements(s.created_lines) l
+              where l ->> 'DetailType' = 'SalesItemLineDetail')
+        else
+            (select count(*) from staging.qb_invoice_line l
+              where l.parent_id = s.id and not l._deleted and l.detail_type = 'SalesItemLineDetail')
+    end::integer as sales_lines,
     cr.total as credit_memo_total,
     cr.total is not null as credited,
     case when s.opportunity_ref is not null then
