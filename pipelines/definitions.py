@@ -5,7 +5,8 @@ import dagster as dg
 from assets import extract, load, matching, quality, reports
 from pipelines.jobs import month_end_job, nightly_job
 from pipelines.resources import build_resources
-from pipelines.schedules import month_end_schedule, nightly_schedule
+from pipelines.schedules import nightly_schedule
+from pipelines.sensors import month_end_after_nightly
 
 defs = dg.Definitions.merge(
     extract.defs,
@@ -15,7 +16,8 @@ defs = dg.Definitions.merge(
     reports.defs,
     dg.Definitions(
         jobs=[nightly_job, month_end_job],
-        schedules=[nightly_schedule, month_end_schedule],
+        schedules=[nightly_schedule],
+        sensors=[month_end_after_nightly],
         resources=build_resources(),
     ),
 )

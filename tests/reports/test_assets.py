@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 
 import dagster as dg
@@ -64,7 +64,7 @@ def test_month_partition_materializes_reports(load, db_url, tmp_path):
     assert [c.passed for c in empty.get_asset_check_evaluations()] == [True]
 
 
-def test_month_end_job_and_schedule_cover_the_reports():
+def test_month_end_job_covers_the_reports_and_follows_the_nightly_run():
     from pipelines.definitions import defs
 
     job = defs.resolve_job_def("month_end")
@@ -72,9 +72,12 @@ def test_month_end_job_and_schedule_cover_the_reports():
         dg.AssetKey(["report", "reconciliation"]), dg.AssetKey(["report", "aging"])
     }
 
-    schedule = defs.resolve_schedule_def("month_end_schedule")
-    context = dg.build_schedule_context(
-        scheduled_execution_time=datetime(2026, 11, 1, 4, 0, tzinfo=UTC), repository_def=defs.get_repository_def()
+    # The nightly run for Nov 1 (2 AM) holds all of October; its success closes October.
+    sensor = defs.resolve_sensor_def("month_end_after_nightly")
+    assert sensor.job_name == "month_end"
+    nightly = dg.DagsterRun(job_name="nightly", tags={"dagster/partition": "2026-11-01"})
+    context = dg.build_run_status_sensor_context(
+        sensor_name=sensor.name, dagster_instance=dg.DagsterInstance.ephemeral(), dagster_run=nightly,
+        dagster_event=dg.DagsterEvent(event_type_value=dg.DagsterEventType.RUN_SUCCESS.value, job_name="nightly"),
     )
-    requests = schedule.evaluate_tick(context).run_requests
-    assert [r.partition_key for r in requests] == ["2026-10-01"]
+    assert sensor(context).partition_key == "2026-10-01"
