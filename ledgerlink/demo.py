@@ -59,24 +59,28 @@ def run_demo(profile: str = "small", seed: int = 0) -> int:
         typer.echo(f"Running the nightly job for {partition} through Dagster...")
         nightly = orchestrate.run_job("nightly", partition, tags={"ledgerlink/trigger": "demo"})
         typer.echo(f"Nightly run {nightly.run_id}: {'succeeded' if nightly.success else 'FAILED'}")
+        if nightly.success:
+            typer.echo("\nRows per staging table:")
+            for table, count in staging_counts(url):
+                typer.echo(f"  {table:<36} {count:>9,}")
+        # The demo's warehouse is its own database: the follow-up commands need to be told so.
+        on_demo_db = f"LEDGERLINK_DATABASE_URL='{url}'"
+        typer.echo(
+            "\nWhere to look next:\n"
+            f"  ledgerlink ui        runs, assets and metadata (DAGSTER_HOME={os.environ['DAGSTER_HOME']})\n"
+            f"  psql '{url}'   the warehouse (schemas staging, sync, report)\n"
+            f"  {on_demo_db} ledgerlink quality report   what the data-quality checks found\n"
+            f"  {on_demo_db} ledgerlink reports serve    the reconciliation files in a browser"
+        )
         month_end = None
         if nightly.success:
             month = (dataset.as_of.replace(day=1) - timedelta(days=1)).replace(day=1)
-            typer.echo(f"Running the month-end reconciliation for {month:%Y-%m}...")
+            typer.echo(f"\nRunning the month-end reconciliation for {month:%Y-%m}...")
             month_end = orchestrate.run_job("month_end", month.isoformat(), tags={"ledgerlink/trigger": "demo"})
             typer.echo(f"Month-end run {month_end.run_id}: {'succeeded' if month_end.success else 'FAILED'}")
-            _print_month_end(url, month)
+            if month_end.success:
+                _print_month_end(url, month)  # last: the bridge and the CSV paths
 
-    typer.echo("\nRows per staging table:")
-    for table, count in staging_counts(url):
-        typer.echo(f"  {table:<36} {count:>9,}")
-    typer.echo(
-        "\nWhere to look next:\n"
-        f"  ledgerlink ui                      runs, assets and metadata (DAGSTER_HOME={os.environ['DAGSTER_HOME']})\n"
-        f"  psql '{url}'   the warehouse (schemas staging, sync, report)\n"
-        "  ledgerlink quality report          what the data-quality checks found\n"
-        f"  {settings.reports.output_dir}/       the reconciliation CSV files"
-    )
     ok = nightly.success and (month_end is None or month_end.success)
     return 0 if ok else 1
 
