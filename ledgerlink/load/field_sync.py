@@ -7,6 +7,11 @@ from the owner's and from the value last seen in sync (`sync.customer_field_stat
 changed it there: the change is written to `sync.field_conflict`, then overwritten. Nothing is
 ever merged.
 
+A pair whose account or customer a data-quality check holds back (`sync.open_quarantine`,
+tables `staging.sf_account` / `staging.qb_customer`) is not synchronised at all while held
+(`sql/load/field_sync_pairs.sql`): its values are in doubt, so they are neither copied nor
+taken as the agreed reference.
+
 QBO writes go through the outbox (sparse Customer updates, one per customer and change);
 Salesforce writes through the same push as the invoice status (`sf_push`).
 """

@@ -170,7 +170,9 @@ def plan_invoices(
         result.opportunities = len(opps)
         linked = linked_invoices(conn)
         xref_invoices = {r["sf_opportunity_id"]: r for r in _fetch_sql(conn, "select * from sync.invoice_xref")}
-        items = [Item(r["id"], r["name"], r["sku"], r["active"]) for r in _fetch(conn, "qb_items")]
+        item_rows = _fetch(conn, "qb_items")
+        items = [Item(r["id"], r["name"], r["sku"], r["active"]) for r in item_rows]
+        held_items = {r["id"] for r in item_rows if r["held"]}
         terms = [Term(r["id"], r["name"], r["due_days"]) for r in _fetch(conn, "qb_terms") if r["active"]]
         customers = {r["id"]: r for r in _fetch(conn, "qb_customers") if r["id"]}
         links: dict[str, str] = {}
@@ -185,7 +187,7 @@ def plan_invoices(
                 links.setdefault(account_id, status["qb_customer_id"])
         clusters = {a: s["sf_cluster_id"] for a, s in match_status.items() if s["sf_cluster_id"]}
 
-        resolver = ItemResolver(loads.item_mapping, items)
+        resolver = HoldingItemResolver(loads.item_mapping, items, held_items)
         terms_by_id = {t.id: t for t in terms}
         default_term = next((t for t in terms if t.name.strip().casefold() == loads.default_term.strip().casefold()), None)
 
@@ -227,6 +229,48 @@ def plan_invoices(
                                                        {"keep": keep, "kinds": PLANNER_KINDS}).fetchall()]
     log.info("Planned: %s", json.dumps(result.counts()))
     return result
+
+
+class HoldingItemResolver(ItemResolver):
+    """Product2 -> QBO Item, never to an item a data-quality check holds back (`sync.quarantine`).
+
+    A line whose product maps to a held item (by name, code or override) is treated like a
+    product with no item: the fallback item, flagged `fallback_item:<product> (QBO item <id> is
+    held ...)`. A held fallback item does not exist for the mapping either, so lines needing it
+    hold their invoice (`PlanProblem`), as when the fallback item is missing.
+    """
+
+    def __init__(self, mapping, items: list[Item], held: set[str]):
+        super().__init__(mapping, items)  # every item: what the product would map to
+        self.held = set(held)
+        self.usable = ItemResolver(mapping, [i for i in items if i.id not in self.held])
+
+    def fallback(self) -> Item:
+        item = self.by_name.get(self.mapping.fallback_item.strip().casefold())
+        if item is not None and item.id in self.held:
+            raise PlanProblem(
+                f"fallback item {self.mapping.fallback_item!r} (settings loads.item_mapping.fallback_item) is "
+                f"QBO item {item.id}, held by a data-quality check (see sync.open_quarantine)")
+        return self.usable.fallback()
+
+    def held_item_for(self, line: OppLine) -> Item | None:
+        """The held item the line's product would map to, if any."""
+        try:
+            item, _ = super().resolve(line)
+        except PlanProblem:
+            return None  # no item and no usable fallback: not about a held item
+        return item if item.id in self.held else None
+
+    def resolve(self, line: OppLine) -> tuple[Item, str | None]:
+        held = self.held_item_for(line)
+        if held is None:
+            return super().resolve(line)
+        item, flag = self.usable.resolve(line)
+        if item.id == self.fallback().id:
+            product = line.product_name or line.product2_id or line.id
+            return item, (f"fallback_item:{product} (QBO item {held.id} is held by a data-quality check; "
+                          "see sync.open_quarantine)")
+        return item, flag
 
 
 def _fetch_sql(conn, statement: str, params: dict | None = None) -> list[dict]:
@@ -304,6 +348,8 @@ def _drift(conn, invoiced, xref_invoices, links, resolver, terms_by_id, default_
     for opp, inv in invoiced:
         if inv is None or inv["_deleted"]:
             continue  # created by us but not extracted yet, or deleted in QBO: nothing to compare
+        if any(resolver.held_item_for(line) for line in opp.lines):
+            continue  # its item is held by a data-quality check: no mapping to compare with (or rewrite to)
         try:
             doc = build_invoice(opp, CustomerInfo(inv["customer_id"]), resolver=resolver, term=default_term,
                                 home_currency=home, rates=rates, as_of=as_of)

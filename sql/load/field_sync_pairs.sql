@@ -2,6 +2,9 @@
 -- several customers syncs with its strongest link only; a customer linked from several
 -- (duplicate) accounts syncs with the lowest account Id only, so two accounts never fight
 -- over one customer.
+-- A pair whose account (staging.sf_account) or customer (staging.qb_customer) is held by a
+-- data-quality check is left out: nothing is written to either side, no conflict recorded and no
+-- agreed value stored for it, until the hold is released (the record fixed at its source).
 with links as (
     select distinct on (x.sf_account_id) x.sf_account_id, x.qb_customer_id
     from sync.customer_xref x
@@ -45,4 +48,8 @@ select
 from owned o
 join staging.sf_account a on a.id = o.sf_account_id and not a._deleted and not coalesce(a.is_deleted, false)
 join customers c on c.id = o.qb_customer_id
+where not exists (select 1 from sync.open_quarantine q
+                  where q.table_name = 'staging.sf_account' and q.record_id = a.id)
+  and not exists (select 1 from sync.open_quarantine q
+                  where q.table_name = 'staging.qb_customer' and q.record_id = c.id)
 order by a.id

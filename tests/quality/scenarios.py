@@ -380,10 +380,12 @@ SCENARIOS = [
                ('o15', '1', 'Acme Corp', 'SF-2015', 1, 0, 1, 'XXX', null),
                ('o16', '1', 'Acme Corp', 'SF-2016', 1, 0, 1, 'USD', null),
                ('o17', '7', 'Zed', 'SF-2017', 1, 0, 1, 'USD', null)""",
-            # Held back by staging checks: the opportunity o16, the QBO customer 7.
+            # Held back by staging checks: the opportunity o16, the QBO customer 7, and the account
+            # a2 (whose opportunity o2 is otherwise fine).
             """insert into sync.quarantine (table_name, record_id, suite, expectation, reason, severity) values
                ('staging.sf_opportunity', 'o16', 'sf_opportunity', 'amount_not_negative', 'negative', 'critical'),
-               ('staging.qb_customer', '7', 'qb_customer', 'currency_iso_4217', 'bad currency', 'critical')""",
+               ('staging.qb_customer', '7', 'qb_customer', 'currency_iso_4217', 'bad currency', 'critical'),
+               ('staging.sf_account', 'a2', 'sf_account', 'qbo_customer_link_unique', 'shared link', 'warning')""",
         ),
         {
             "opportunity_present": None,
@@ -398,7 +400,7 @@ SCENARIOS = [
             "display_name_fits": {"o13"},
             "total_not_negative": {"o14"},
             "currency_iso_4217": {"o15"},
-            "sources_not_quarantined": {"o16", "o17"},
+            "sources_not_quarantined": {"o2", "o16", "o17"},
         },
         (
             f"delete from {PLANNED} where opportunity_id is null or doc_number = 'SF-2010' or opportunity_id = 'o4'",
@@ -410,7 +412,7 @@ SCENARIOS = [
             f"update {PLANNED} set display_name = 'Acme Corp' where opportunity_id in ('o11', 'o13')",
             f"update {PLANNED} set total_amt = 1 where opportunity_id = 'o14'",
             f"update {PLANNED} set currency = 'USD' where opportunity_id = 'o15'",
-            "update sync.quarantine set released_at = now() where suite in ('sf_opportunity', 'qb_customer')",
+            "update sync.quarantine set released_at = now() where suite in ('sf_opportunity', 'qb_customer', 'sf_account')",
         ),
     ),
 ]

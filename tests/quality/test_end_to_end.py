@@ -12,10 +12,12 @@ from __future__ import annotations
 import dagster as dg
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from assets import load as load_assets
 from assets.quality import suite_check
 from ledgerlink.config import Settings
+from ledgerlink.db import read_sql
 from ledgerlink.load.planner import plan_invoices
 from ledgerlink.quality.quarantine import open_quarantine_ids
 from ledgerlink.quality.suites import suite_by_name
@@ -38,8 +40,8 @@ def _stub(table: str) -> dg.AssetsDefinition:
     return _extract
 
 
-def _materialize(dataset, instance):
-    assets = [*(_stub(t) for t in STAGING), *LOADS, *(suite_check(suite_by_name(n)) for n in CHECKS)]
+def _materialize(dataset, instance, staging=STAGING, checks=CHECKS):
+    assets = [*(_stub(t) for t in staging), *LOADS, *(suite_check(suite_by_name(n)) for n in checks)]
     return dg.materialize(assets, resources=build_resources(), partition_key=dataset.as_of.isoformat(),
                           instance=instance, raise_on_error=False)
 
@@ -121,3 +123,73 @@ def test_a_row_level_failure_holds_back_only_that_deal_until_fixed(conn, world):
     ).fetchall()
     assert [t for t, _ in released] == ["staging.sf_opportunity", "sync.planned_invoices"]
     assert {run for _, run in released} == {second.run_id}
+
+
+def _field_sync_pairs(conn) -> dict[str, dict]:
+    """Account -> its field-sync pair (account and customer side by side), as the sync reads them."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return {r["sf_account_id"]: r for r in cur.execute(read_sql("load/field_sync_pairs.sql")).fetchall()}
+
+
+def _field_sync_writes(conn, accounts: set[str]) -> list[tuple]:
+    """What the field sync wrote or recorded for these accounts, on either side."""
+    return conn.execute(
+        """select 'qbo', source_id from sync.outbox where entity = 'Customer' and operation = 'update'
+             and source_id = any(%(a)s)
+           union all select 'salesforce', record_id from sync.sf_push_state
+            where object = 'Account.customer_fields' and record_id = any(%(a)s)
+           union all select 'agreed', sf_account_id from sync.customer_field_state where sf_account_id = any(%(a)s)
+           union all select 'conflict', sf_account_id from sync.field_conflict where sf_account_id = any(%(a)s)""",
+        {"a": sorted(accounts)}).fetchall()
+
+
+def test_a_held_account_holds_back_its_deals_and_its_field_sync_until_fixed(conn, world):
+    dataset, sandbox = world
+    planned = _would_be_invoiced(conn, dataset)
+    account_of = dict(conn.execute("select id, account_id from staging.sf_opportunity where id = any(%s)",
+                                   (planned,)).fetchall())
+    pairs = _field_sync_pairs(conn)
+    # A: an account with a deal to invoice and a linked customer whose name the sync would change.
+    a = next((account_of[o] for o in planned if account_of[o] in pairs
+              and " ".join(pairs[account_of[o]]["name"].split()) != pairs[account_of[o]]["display_name"]), None)
+    assert a is not None, "the dataset must have a linked account with a deal and a name to sync"
+    b = next((account_of[o] for o in planned if account_of[o] != a), None)
+    assert b is not None, "the dataset must have deals of another account"
+    held = {o for o in planned if account_of[o] in (a, b)}
+    others = [o for o in planned if o not in held]
+    assert others, "the dataset must have deals of a third account"
+    customer = pairs[a]["qb_customer_id"]
+    qbo_name = sandbox.qbo.entities["Customer"][customer]["DisplayName"]
+    original = dict(conn.execute("select id, qbo_customer_id from staging.sf_account where id in (%s, %s)",
+                                 (a, b)).fetchall())
+    # Somebody pasted the same QBO customer id into two accounts: which customer bills them is in doubt.
+    conn.execute("update staging.sf_account set qbo_customer_id = '9999' where id in (%s, %s)", (a, b))
+    staging, checks = (*STAGING, "sf_account"), (*CHECKS, "sf_account")
+    instance = dg.DagsterInstance.ephemeral()
+
+    first = _materialize(dataset, instance, staging, checks)
+    assert first.success  # a row-level failure warns; the run goes on
+    evaluations = {e.asset_check_key.name: e for e in first.get_asset_check_evaluations()}
+    assert not evaluations["gx_sf_account"].passed
+    assert evaluations["gx_sf_account"].severity == dg.AssetCheckSeverity.WARN
+    assert open_quarantine_ids(conn, "staging.sf_account") == {a, b}
+    assert open_quarantine_ids(conn, "sync.planned_invoices") == held
+    for deal in held:
+        assert _qbo_invoices_for(sandbox, deal) == [], deal
+    for deal in others:
+        assert len(_qbo_invoices_for(sandbox, deal)) == 1, deal
+    # Field sync ran for the other pairs, not for the held accounts.
+    assert _field_sync_writes(conn, set(pairs) - {a, b})
+    assert _field_sync_writes(conn, {a, b}) == []
+    assert sandbox.qbo.entities["Customer"][customer]["DisplayName"] == qbo_name
+
+    for account, link in original.items():
+        conn.execute("update staging.sf_account set qbo_customer_id = %s where id = %s", (link, account))
+    second = _materialize(dataset, instance, staging, checks)
+    assert second.success
+    assert open_quarantine_ids(conn, "staging.sf_account") == set()
+    assert open_quarantine_ids(conn, "sync.planned_invoices") == set()
+    for deal in planned:
+        assert len(_qbo_invoices_for(sandbox, deal)) == 1, deal
+    assert " ".join(pairs[a]["name"].split()) == sandbox.qbo.entities["Customer"][customer]["DisplayName"]
+    assert ("qbo", a) in _field_sync_writes(conn, {a})
