@@ -44,3 +44,23 @@ def test_run_with_unreachable_database_fails_at_start_with_a_clear_message(tmp_p
     assert done.returncode == 2
     assert "Cannot connect to Postgres at postgresql://ll:***@127.0.0.1:1/warehouse" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_demo_on_the_embedded_default_ends_on_the_bridge_and_the_files(tmp_path):
+    """The README's first line as a newcomer runs it: no database URL, no credentials."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("LEDGERLINK_SF_", "LEDGERLINK_QBO_")) and k != "LEDGERLINK_DATABASE_URL"}
+    env["LEDGERLINK_HOME"] = str(tmp_path / "home")
+    done = subprocess.run([LEDGERLINK, "demo", "--profile", "tiny"], env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "Nightly run" in out and "succeeded" in out
+    staged = dict(line.split() for line in out.split("Rows per staging table:\n")[1].split("\n\n")[0].splitlines())
+    assert len(staged) >= 15 and all(int(n.replace(",", "")) > 0 for n in staged.values()), staged
+    bridge = out.split("Closed Won versus Invoiced, ")[1]
+    assert "Closed Won total" in bridge and "Invoiced total" in bridge
+    files = [Path(line.strip()) for line in bridge.split("Files:\n")[1].splitlines() if line.strip()]
+    assert files and all(f.is_file() and f.suffix == ".csv" for f in files)
+    assert any(f.name.startswith("reconciliation_") for f in files)
+    assert out.rstrip().endswith(str(files[-1]))  # the demo ends on the bridge and the CSV paths
