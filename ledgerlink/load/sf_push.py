@@ -81,25 +81,47 @@ def changed_updates(conn, updates: list[Update]) -> tuple[list[Update], int]:
     return out, skipped
 
 
-class _Budget:
-    def __init__(self, client, share: float):
+class RunBudget:
+    """The Salesforce API requests a run may still spend.
+
+    `share` of the org's remaining daily requests, taken when the run's first Salesforce write
+    step starts and shared with its later steps through `sync.salesforce_run_budget` (without a
+    run id, the budget is this step's alone). Spending is counted by our own calls and by the
+    org's `Sforce-Limit-Info` usage, whichever is higher.
+    """
+
+    def __init__(self, client, share: float, conn=None, run_id: str | None = None):
         self.client = client
+        self.conn, self.run_id = conn, run_id
         remaining, _maximum = client.remaining_api_requests()
-        self.remaining_before = remaining
         # The /limits call itself was one request.
-        self.allowed = max(0, int(remaining * share) - 1)
+        self.remaining_before, self.allowed = remaining, max(0, int(remaining * share) - 1)
+        self.spent_earlier = 0
+        self.calls = 0
+        if conn is not None and run_id is not None:
+            remaining_before, allowed, spent, created = conn.execute(
+                read_sql("load/claim_salesforce_budget.sql"),
+                {"run_id": run_id, "remaining": self.remaining_before, "allowed": self.allowed}).fetchone()
+            self.remaining_before, self.allowed, self.spent_earlier = remaining_before, allowed, spent
+            if not created:
+                self.calls = 1  # this step's /limits call comes out of the run's budget too
         usage = client.api_usage
         self.start_used = usage[0] if usage else None
-        self.calls = 0
 
     @property
     def spent(self) -> int:
+        """Requests this step has spent."""
         usage = self.client.api_usage
         measured = usage[0] - self.start_used if usage and self.start_used is not None else 0
         return max(self.calls, measured)
 
     def allows(self, cost: int) -> bool:
-        return self.spent + cost <= self.allowed
+        return self.spent_earlier + self.spent + cost <= self.allowed
+
+    def record(self) -> None:
+        """Add this step's spending to the run's budget."""
+        if self.conn is not None and self.run_id is not None:
+            self.conn.execute(read_sql("load/spend_salesforce_budget.sql"), {"run_id": self.run_id, "calls": self.spent})
 
 
 def push_updates(conn, client, updates: list[Update], *, bulk_threshold: int, budget_share: float,
@@ -110,9 +132,17 @@ def push_updates(conn, client, updates: list[Update], *, bulk_threshold: int, bu
     result.changed = len(changed)
     if not changed:
         return result
-    budget = _Budget(client, budget_share)
+    budget = RunBudget(client, budget_share, conn, run_id)
     result.budget, result.remaining_before = budget.allowed, budget.remaining_before
+    try:
+        _push_changed(conn, client, changed, budget, result, bulk_threshold, max_attempts, run_id, bulk_wait_s)
+    finally:
+        budget.record()
+    return result
 
+
+def _push_changed(conn, client, changed: list[Update], budget: RunBudget, result: PushResult, bulk_threshold: int,
+                  max_attempts: int, run_id: str | None, bulk_wait_s: float) -> None:
     by_object: dict[str, list[Update]] = defaultdict(list)
     for u in changed:
         by_object[u.object].append(u)
@@ -144,7 +174,6 @@ def push_updates(conn, client, updates: list[Update], *, bulk_threshold: int, bu
         result.budget_exhausted = True
         log.warning("Salesforce API budget for this run (%d of %d remaining requests) is spent; %d records "
                     "carried to the next run", budget.allowed, budget.remaining_before, len(carried))
-    return result
 
 
 def _pushed(conn, u: Update) -> bool:

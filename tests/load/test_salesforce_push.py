@@ -8,7 +8,7 @@ import pytest
 
 from ledgerlink.load.planner import plan_invoices
 from ledgerlink.load.sender import send_outbox
-from ledgerlink.load.sf_push import push_updates
+from ledgerlink.load.sf_push import RunBudget, push_updates
 from ledgerlink.load.sf_status import desired_updates
 from tests.load.conftest import extract_qbo, link_truth, load_dataset, qbo_client, sf_client, tiny_dataset
 
@@ -131,7 +131,7 @@ def test_budget_guard_carries_the_rest_to_the_next_run(conn, settings, loaded):
     starved = push(conn, sf, settings, dataset.as_of, budget_share=0.0001)
     assert starved.budget_exhausted and starved.carried == starved.changed > 0
     assert not any(r["write"] for r in sandbox.sf.request_log)
-    full = push(conn, sf, settings, dataset.as_of)
+    full = push(conn, sf, settings, dataset.as_of, run_id="next-night")
     assert full.changed == starved.changed and not full.budget_exhausted
     assert sum(full.pushed.values()) == full.changed
 
@@ -163,3 +163,22 @@ def test_a_quarantined_payment_holds_its_invoice_status_until_released(conn, set
     hold({})  # the next check finds the payment fine: released
     push(conn, sf, settings, dataset.as_of)
     assert opp(sandbox, opp_id)["QBO_Invoice_Status__c"] == "Paid"
+
+
+def test_one_budget_per_run_shared_by_its_salesforce_steps(conn, settings, loaded):
+    sandbox, qbo, sf, dataset = loaded
+    # The status push and the field sync of one run draw on one budget, taken at the run's start.
+    first = RunBudget(sf, 0.5, conn, "night-1")
+    assert first.allows(first.allowed) and not first.allows(first.allowed + 1)
+    first.calls = first.allowed - 2  # the status push spent all but two requests
+    first.record()
+    second = RunBudget(sf, 0.5, conn, "night-1")  # the field sync, later in the same run
+    assert (second.allowed, second.remaining_before) == (first.allowed, first.remaining_before)
+    assert second.allows(1) and not second.allows(2)  # its own /limits call came out of the two
+    second.record()
+    # So a push in that run finds the budget spent and carries its records to the next run.
+    late = push(conn, sf, settings, dataset.as_of, run_id="night-1")
+    assert late.budget_exhausted and late.carried == late.changed > 0
+    assert not any(r["write"] for r in sandbox.sf.request_log)
+    # The next run has a budget of its own.
+    assert push(conn, sf, settings, dataset.as_of, run_id="night-2").carried == 0
