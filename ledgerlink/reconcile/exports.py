@@ -54,6 +54,7 @@ EXPORTS: tuple[Export, ...] = (
             "invoice_status", "invoice_txn_date", "invoice_due_date", "invoice_currency", "invoice_exchange_rate",
             "invoice_total", "invoice_balance", "invoice_total_home", "invoice_sales_lines", "credit_memo_total",
             "variance", "days_close_to_invoice", "closed_won_home", "invoiced_home", "variance_home",
+            "changed_after_invoicing",
         ),
         ("row_no",),
     ),

@@ -12,7 +12,7 @@ insert into report.reconciliation (
     qbo_invoice_id, invoice_doc_number, qbo_customer_id, customer_name, customer_linked, invoice_status,
     invoice_txn_date, invoice_due_date, invoice_currency, invoice_exchange_rate, invoice_total, invoice_balance,
     invoice_total_home, invoice_sales_lines, credit_memo_total,
-    variance, days_close_to_invoice, closed_won_home, invoiced_home, variance_home
+    variance, days_close_to_invoice, closed_won_home, invoiced_home, variance_home, changed_after_invoicing
 )
 with xref as (
     select distinct sf_account_id, qb_customer_id from sync.customer_xref
@@ -121,7 +121,12 @@ select
     i.txn_date - o.close_date,
     r.closed_won_home,
     r.invoiced_home,
-    r.invoiced_home - r.closed_won_home
+    r.invoiced_home - r.closed_won_home,
+    -- What the loads saw change on the opportunity after its invoice existed (not rewritten).
+    (select string_agg(format('%%s: Salesforce %%s, QBO %%s', d.field, coalesce(d.sf_value, '(none)'),
+                              coalesce(d.qb_value, '(none)')), '; ' order by d.field)
+       from sync.invoice_drift d
+      where d.sf_opportunity_id = r.opportunity_id and d.qb_invoice_id = i.id and d.resolved_at is null)
 from all_rows r
 left join rpt_opportunity o on o.id = r.opportunity_id
 left join rpt_invoice i on i.id = r.invoice_id;

@@ -204,3 +204,23 @@ def test_month_accepts_partition_keys():
     assert Month.parse("2024-02").last_day == date(2024, 2, 29)
     assert Month.parse("2026-12").next == date(2027, 1, 1)
     assert EXPORTS_BY_NAME["aging"].filename("2026-12") == "aging_2026-12.csv"
+
+
+def test_an_opportunity_changed_after_invoicing_says_so_in_the_detail(october, report_settings):
+    conn, _ = october
+    opportunity, invoice = conn.execute(
+        "select sf_opportunity_id, qbo_invoice_id from report.reconciliation"
+        " where month = %s and row_kind = 'opportunity' and qbo_invoice_id is not null order by row_no limit 1",
+        (OCT,)).fetchone()
+    # The loads saw the deal grow after it was invoiced (and left the invoice alone).
+    conn.execute("insert into sync.invoice_drift (sf_opportunity_id, qb_invoice_id, field, sf_value, qb_value)"
+                 " values (%s, %s, 'amount', '1200.00', '1000.00'), (%s, %s, 'lines', '3', '2')",
+                 (opportunity, invoice, opportunity, invoice))
+    conn.execute("insert into sync.invoice_drift (sf_opportunity_id, qb_invoice_id, field, sf_value, qb_value,"
+                 " resolved_at) values (%s, %s, 'customer', 'a', 'b', now())", (opportunity, invoice))
+    report = write_month(conn, OCT, report_settings)
+    detail = [dict(zip(_read(report.files["reconciliation"])[0], r, strict=True))
+              for r in _read(report.files["reconciliation"])[1:]]
+    notes = {r["sf_opportunity_id"]: r["changed_after_invoicing"] for r in detail if r["row_kind"] == "opportunity"}
+    assert notes.pop(opportunity) == "amount: Salesforce 1200.00, QBO 1000.00; lines: Salesforce 3, QBO 2"
+    assert set(notes.values()) == {""}  # the others changed nothing; a resolved change is not shown
