@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 
 from ledgerlink.db import read_sql
 from ledgerlink.load.status import InvoiceFacts, Payment, customer_balances, invoice_state
+from ledgerlink.quality.quarantine import open_quarantine_ids
 from ledgerlink.reconcile.rules import opportunity_ref
 
 OPPORTUNITY_FIELDS = (
@@ -146,6 +147,8 @@ def desired_updates(conn, *, as_of: date, app_url: str = PRODUCTION_APP) -> list
     live_accounts = {r["id"] for r in targets if r["object"] == "Account"}
     # Quarantined invoices (or their payments) keep their last pushed values until fixed.
     held = {r["invoice_id"] for r in _rows(conn, "held_invoices")}
+    # Held accounts (say, two claiming one QBO customer) keep theirs too: whose balance is it?
+    held_accounts = set(open_quarantine_ids(conn, "staging.sf_account"))
 
     updates: list[Update] = []
     for opp_id, invoice in sorted(opportunity_invoices(invoices, xref).items()):
@@ -158,7 +161,7 @@ def desired_updates(conn, *, as_of: date, app_url: str = PRODUCTION_APP) -> list
             by_customer[inv.customer_id].append(inv)
     account_customers: dict[str, list[str]] = defaultdict(list)
     for account, customer, _method in links:
-        if account in live_accounts and customer not in account_customers[account]:
+        if account in live_accounts and account not in held_accounts and customer not in account_customers[account]:
             account_customers[account].append(customer)
     # QBO_Customer_Id__c is a unique external Id: when several (duplicate) accounts link to one
     # customer, only the first carries the Id; all of them carry the balances.

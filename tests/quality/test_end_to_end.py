@@ -143,6 +143,10 @@ def _field_sync_writes(conn, accounts: set[str]) -> list[tuple]:
         {"a": sorted(accounts)}).fetchall()
 
 
+def _status_pushed_accounts(conn) -> set[str]:
+    return {r[0] for r in conn.execute("select record_id from sync.sf_push_state where object = 'Account'")}
+
+
 def test_a_held_account_holds_back_its_deals_and_its_field_sync_until_fixed(conn, world):
     dataset, sandbox = world
     planned = _would_be_invoiced(conn, dataset)
@@ -182,6 +186,9 @@ def test_a_held_account_holds_back_its_deals_and_its_field_sync_until_fixed(conn
     assert _field_sync_writes(conn, set(pairs) - {a, b})
     assert _field_sync_writes(conn, {a, b}) == []
     assert sandbox.qbo.entities["Customer"][customer]["DisplayName"] == qbo_name
+    # Nor did their balances go to Salesforce: whose customer's balance would it be?
+    assert _status_pushed_accounts(conn) & {a, b} == set()
+    assert _status_pushed_accounts(conn)
 
     for account, link in original.items():
         conn.execute("update staging.sf_account set qbo_customer_id = %s where id = %s", (link, account))
@@ -193,3 +200,4 @@ def test_a_held_account_holds_back_its_deals_and_its_field_sync_until_fixed(conn
         assert len(_qbo_invoices_for(sandbox, deal)) == 1, deal
     assert " ".join(pairs[a]["name"].split()) == sandbox.qbo.entities["Customer"][customer]["DisplayName"]
     assert ("qbo", a) in _field_sync_writes(conn, {a})
+    assert a in _status_pushed_accounts(conn)
