@@ -10,9 +10,9 @@ left unhandled (every backlog row sent, none dead-lettered for throttling, no ab
     .venv/bin/python bench/bench_sender.py                       # time scale 10, 4 emulated minutes
     .venv/bin/python bench/bench_sender.py --batches-per-minute 38   # a client limiter closer to 40
 
-The client's limiter is the clients package's (36 batch calls a minute by default, headroom
-below QBO's 40), so 0.90 is the most the defaults can reach; the sender itself keeps the limiter
-saturated. Faster time scales add the limiter's 50 ms wake-up buffer to every window and read a
+The client's limiter is the clients package's (38 batch calls a minute by default, headroom
+below QBO's 40), so 0.95 is the most the defaults can reach; the sender itself keeps the limiter
+saturated. One sender thread by default, as the nightly run sends (`--workers 2` to compare). Faster time scales add the limiter's 50 ms wake-up buffer to every window and read a
 little low.
 
 The ceiling is read from the emulator's own throttle in the same run.
@@ -69,7 +69,8 @@ def main() -> None:
     parser.add_argument("--time-scale", type=float, default=10.0, help="emulated seconds per real second")
     parser.add_argument("--minutes", type=float, default=4.0, help="emulated minutes measured (steady state)")
     parser.add_argument("--warmup", type=float, default=1.0, help="emulated minutes before measuring")
-    parser.add_argument("--workers", type=int, default=2, help="sender threads (one DB connection each)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="sender threads, one DB connection each (default 1, as the nightly run)")
     parser.add_argument("--batches-per-minute", type=int, default=None,
                         help="client limiter's batch calls per minute (default: the clients package's)")
     args = parser.parse_args()
