@@ -100,10 +100,16 @@ def ui(
     from ledgerlink import orchestrate, paths
 
     try:
+        settings = Settings.load()
         url = orchestrate.prepare_warehouse()
         orchestrate.prepare_dagster_home(url)
     except db.ConfigurationError as exc:
         _fail(str(exc))
+    try:
+        orchestrate.preflight(settings)
+    except db.ConfigurationError as exc:
+        # The UI is still worth opening (past runs, the demo's runs), but the schedule is on.
+        typer.echo(f"Warning: the 2 AM nightly run will fail until this is fixed: {exc}", err=True)
     dagster = os.path.join(os.path.dirname(sys.executable), "dagster")
     os.chdir(paths.PROJECT_ROOT)
     typer.echo(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")

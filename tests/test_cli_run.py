@@ -64,3 +64,32 @@ def test_demo_on_the_embedded_default_ends_on_the_bridge_and_the_files(tmp_path)
     assert files and all(f.is_file() and f.suffix == ".csv" for f in files)
     assert any(f.name.startswith("reconciliation_") for f in files)
     assert out.rstrip().endswith(str(files[-1]))  # the demo ends on the bridge and the CSV paths
+
+
+def _ui_env(tmp_path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LEDGERLINK_SF_", "LEDGERLINK_QBO_"))}
+    env["LEDGERLINK_HOME"] = str(tmp_path / "home")
+    return env
+
+
+def test_ui_warns_at_start_when_the_nightly_run_would_fail(db_url, tmp_path):
+    import signal
+
+    proc = subprocess.Popen([LEDGERLINK, "ui", "--port", "0"], env=_ui_env(tmp_path), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        first = proc.stderr.readline()
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert first.startswith("Warning: the 2 AM nightly run will fail until this is fixed: Missing environment")
+    assert "LEDGERLINK_SF_LOGIN_URL" in first
+
+
+def test_ui_with_a_bad_settings_file_fails_at_start(tmp_path):
+    bad = tmp_path / "ledgerlink.yaml"
+    bad.write_text("matching:\n  auto_link_threshold: 2\n")
+    done = subprocess.run([LEDGERLINK, "ui"], env={**_ui_env(tmp_path), "LEDGERLINK_CONFIG": str(bad)},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert "auto_link_threshold" in done.stderr and "Traceback" not in done.stderr
