@@ -20,6 +20,9 @@ from typing import Annotated
 
 import typer
 
+from sandbox.faults import FaultConfig
+from sandbox.server import SandboxSettings
+
 app = typer.Typer(
     help="Emulated Salesforce and QuickBooks Online APIs over seeded, messy data with a known ground truth.",
     no_args_is_help=True,
@@ -39,6 +42,92 @@ def _parse_as_of(value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form", param_hint="--as-of") from None
+
+
+_SF_PANEL = "Salesforce emulation"
+_QBO_PANEL = "QuickBooks Online emulation"
+_FAULT_PANEL = "Fault injection (off by default; rates are shares of API requests, 0 to 1)"
+_SETTING_DEFAULTS = SandboxSettings()
+_FAULT_DEFAULTS = FaultConfig()
+_SERVICE_NAMES = {"salesforce": "Salesforce", "qbo": "QBO"}
+
+
+def _rate(service: str, what: str):
+    return typer.Option(
+        min=0.0, max=1.0, metavar="SHARE", rich_help_panel=_FAULT_PANEL,
+        help=f"{_SERVICE_NAMES[service]}: share of API requests {what}.",
+    )
+
+
+def _slow_seconds(service: str):
+    prefix = "sf" if service == "salesforce" else "qbo"
+    return typer.Option(
+        min=0.0, metavar="SECONDS", rich_help_panel=_FAULT_PANEL,
+        help=f"{_SERVICE_NAMES[service]}: delay of a request picked by --{prefix}-slow-rate (real seconds).",
+    )
+
+
+def _fault_config(
+    service: str, *, error_rate: float, slow_rate: float, slow_seconds: float, drop_rate: float,
+    expire_after: int | None, seed: int, include_oauth: bool = False,
+) -> FaultConfig | None:
+    """The service's FaultConfig, or None when no fault is asked for (then no injector is installed)."""
+    prefix = "sf" if service == "salesforce" else "qbo"
+    if slow_seconds != _FAULT_DEFAULTS.slow_seconds and not slow_rate:
+        raise typer.BadParameter(
+            f"has no effect without --{prefix}-slow-rate; add e.g. --{prefix}-slow-rate 0.1",
+            param_hint=f"--{prefix}-slow-seconds",
+        )
+    if not (error_rate or slow_rate or drop_rate or expire_after is not None):
+        if include_oauth:
+            raise typer.BadParameter(
+                "has no effect without a QBO fault; add e.g. --qbo-error-rate 0.05", param_hint="--qbo-faults-on-oauth"
+            )
+        return None
+    return FaultConfig(
+        error_rate=error_rate, slow_rate=slow_rate, slow_seconds=slow_seconds, drop_rate=drop_rate,
+        expire_token_after=expire_after, seed=seed, include_oauth=include_oauth,
+    )
+
+
+def _non_defaults(settings: SandboxSettings, qbo_latency: float) -> list[str]:
+    """One line per setting that differs from the real services' behaviour, for the start-up banner."""
+    d = _SETTING_DEFAULTS
+    lines = []
+    if settings.sf_session_ttl_s != d.sf_session_ttl_s:
+        lines.append(f"Salesforce session timeout {settings.sf_session_ttl_s:g}s (default {d.sf_session_ttl_s:g}s)")
+    if settings.sf_daily_api_limit != d.sf_daily_api_limit:
+        lines.append(
+            f"Salesforce daily API limit {settings.sf_daily_api_limit} requests (default {d.sf_daily_api_limit})"
+        )
+    if settings.qbo_access_token_ttl_s != d.qbo_access_token_ttl_s:
+        lines.append(
+            f"QBO access token lifetime {settings.qbo_access_token_ttl_s:g}s (default {d.qbo_access_token_ttl_s:g}s)"
+        )
+    if settings.qbo_refresh_grace_s != d.qbo_refresh_grace_s:
+        lines.append(
+            f"QBO replaced refresh token grace {settings.qbo_refresh_grace_s:g}s (default {d.qbo_refresh_grace_s:g}s)"
+        )
+    if qbo_latency:
+        lines.append(f"QBO latency {qbo_latency:g}s per API request (default 0)")
+    if settings.time_scale != d.time_scale:
+        lines.append(f"time scale {settings.time_scale:g}x (default 1)")
+    for service, config in settings.faults.items():
+        parts = [
+            f"{name.replace('_', ' ')} {getattr(config, name):g}"
+            for name in ("error_rate", "slow_rate", "drop_rate")
+            if getattr(config, name)
+        ]
+        if config.slow_rate:
+            parts.append(f"slow seconds {config.slow_seconds:g}")
+        if config.expire_token_after is not None:
+            parts.append(f"expire {'sessions' if service == 'salesforce' else 'tokens'} after "
+                         f"{config.expire_token_after} requests")
+        if config.include_oauth:
+            parts.append("also on OAuth")
+        parts.append(f"seed {config.seed}")
+        lines.append(f"{_SERVICE_NAMES[service]} faults: {', '.join(parts)}")
+    return lines
 
 
 @app.command()
@@ -70,6 +159,85 @@ def serve(
         Path | None,
         typer.Option(help="Where certificates, env.sh, truth.json and summary.json go; default $LEDGERLINK_HOME/sandbox."),
     ] = None,
+    sf_session_ttl: Annotated[
+        float,
+        typer.Option(
+            min=1.0, max=86400.0, metavar="SECONDS", rich_help_panel=_SF_PANEL,
+            help="Salesforce session inactivity timeout: a session unused this long answers 401 INVALID_SESSION_ID "
+            "(each request resets the timer). Real orgs: 15 minutes to 24 hours, default 2 hours. Emulated "
+            "seconds, so --time-scale speeds it up.",
+        ),
+    ] = _SETTING_DEFAULTS.sf_session_ttl_s,
+    sf_daily_api_limit: Annotated[
+        int,
+        typer.Option(
+            min=1, metavar="REQUESTS", rich_help_panel=_SF_PANEL,
+            help="Salesforce daily API request allocation (rolling 24 hours): once used up, every REST call answers "
+            "403 REQUEST_LIMIT_EXCEEDED. Developer Edition orgs get 15,000.",
+        ),
+    ] = _SETTING_DEFAULTS.sf_daily_api_limit,
+    qbo_access_token_ttl: Annotated[
+        float,
+        typer.Option(
+            min=1.0, metavar="SECONDS", rich_help_panel=_QBO_PANEL,
+            help="Lifetime of a QBO OAuth access token (the token response's expires_in); after it the API answers "
+            "401 and the client must refresh. Intuit: one hour. Real seconds, not scaled by --time-scale.",
+        ),
+    ] = _SETTING_DEFAULTS.qbo_access_token_ttl_s,
+    qbo_refresh_grace: Annotated[
+        float,
+        typer.Option(
+            min=0.0, metavar="SECONDS", rich_help_panel=_QBO_PANEL,
+            help="How long a QBO refresh token keeps working after it was used and replaced by a new one; then it "
+            "answers invalid_grant. Intuit: 24 hours. Real seconds, not scaled by --time-scale.",
+        ),
+    ] = _SETTING_DEFAULTS.qbo_refresh_grace_s,
+    qbo_latency: Annotated[
+        float,
+        typer.Option(
+            min=0.0, metavar="SECONDS", rich_help_panel=_QBO_PANEL,
+            help="Extra server time on every QBO API request, inside QBO's concurrent-request window, so parallel "
+            "requests overlap as they do against Intuit. Real seconds. For Salesforce use --sf-slow-rate.",
+        ),
+    ] = 0.0,
+    sf_error_rate: Annotated[float, _rate("salesforce", "answered 500 UNKNOWN_EXCEPTION or 503 SERVER_UNAVAILABLE")] = 0.0,
+    sf_slow_rate: Annotated[float, _rate("salesforce", "delayed by --sf-slow-seconds before being served")] = 0.0,
+    sf_slow_seconds: Annotated[float, _slow_seconds("salesforce")] = _FAULT_DEFAULTS.slow_seconds,
+    sf_drop_rate: Annotated[float, _rate("salesforce", "whose connection is closed without an answer")] = 0.0,
+    sf_expire_sessions_after: Annotated[
+        int | None,
+        typer.Option(
+            min=0, metavar="REQUESTS", rich_help_panel=_FAULT_PANEL,
+            help="Salesforce: end every session once, after this many API requests, as an admin's 'revoke' or a "
+            "password change would; the next request answers 401 INVALID_SESSION_ID. Default: never.",
+        ),
+    ] = None,
+    qbo_error_rate: Annotated[float, _rate("qbo", "answered 503 from the gateway (HTML) or 500 SystemFault 10000")] = 0.0,
+    qbo_slow_rate: Annotated[float, _rate("qbo", "delayed by --qbo-slow-seconds before being served")] = 0.0,
+    qbo_slow_seconds: Annotated[float, _slow_seconds("qbo")] = _FAULT_DEFAULTS.slow_seconds,
+    qbo_drop_rate: Annotated[float, _rate("qbo", "whose connection is closed without an answer")] = 0.0,
+    qbo_expire_tokens_after: Annotated[
+        int | None,
+        typer.Option(
+            min=0, metavar="REQUESTS", rich_help_panel=_FAULT_PANEL,
+            help="QBO: expire every access token once, after this many API requests, as Intuit does when a token "
+            "is revoked early; the next request answers 401 and the client must refresh. Default: never.",
+        ),
+    ] = None,
+    qbo_faults_on_oauth: Annotated[
+        bool,
+        typer.Option(
+            "--qbo-faults-on-oauth", rich_help_panel=_FAULT_PANEL, show_default=False,
+            help="Also inject the QBO faults into the OAuth token endpoint (token refreshes fail too). Default: off.",
+        ),
+    ] = False,
+    fault_seed: Annotated[
+        int | None,
+        typer.Option(
+            rich_help_panel=_FAULT_PANEL,
+            help="Seed of the fault draws: the n-th request meets the same fate on every run. Default: --seed.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the sandbox APIs and print the environment that points LedgerLink at them.
 
@@ -78,13 +246,34 @@ def serve(
     """
     from ledgerlink import paths
     from sandbox.generator import PROFILES, ScenarioError, generate, load_scenario, write_dataset
-    from sandbox.server import Sandbox, SandboxSettings
+    from sandbox.server import Sandbox
 
     day = _parse_as_of(as_of)
     if time_scale <= 0:
         raise typer.BadParameter("must be greater than 0", param_hint="--time-scale")
     if scenario is None and profile not in PROFILES:
         raise typer.BadParameter(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}", param_hint="--profile")
+    faults_seed = seed if fault_seed is None else fault_seed
+    faults = {
+        "salesforce": _fault_config(
+            "salesforce", error_rate=sf_error_rate, slow_rate=sf_slow_rate, slow_seconds=sf_slow_seconds,
+            drop_rate=sf_drop_rate, expire_after=sf_expire_sessions_after, seed=faults_seed,
+        ),
+        "qbo": _fault_config(
+            "qbo", error_rate=qbo_error_rate, slow_rate=qbo_slow_rate, slow_seconds=qbo_slow_seconds,
+            drop_rate=qbo_drop_rate, expire_after=qbo_expire_tokens_after, seed=faults_seed,
+            include_oauth=qbo_faults_on_oauth,
+        ),
+    }
+    settings = SandboxSettings(
+        time_scale=time_scale,
+        seed=seed,
+        sf_session_ttl_s=sf_session_ttl,
+        sf_daily_api_limit=sf_daily_api_limit,
+        qbo_access_token_ttl_s=qbo_access_token_ttl,
+        qbo_refresh_grace_s=qbo_refresh_grace,
+        faults={service: config for service, config in faults.items() if config is not None},
+    )
     state = state_dir or paths.home() / "sandbox"
     started = time.monotonic()
     if scenario is not None:
@@ -107,13 +296,16 @@ def serve(
         f"{len(sf.get('Account', []))} accounts, {len(sf.get('Opportunity', []))} opportunities, "
         f"{len(qbo.get('Customer', []))} customers, {len(qbo.get('Invoice', []))} invoices. Truth: {truth_path}"
     )
-    settings = SandboxSettings(time_scale=time_scale, seed=seed)
     try:
         sandbox = Sandbox(dataset, state, settings, host=host, ports=(sf_port, qbo_port, oauth_port))
     except OSError as exc:
         _say(f"error: cannot listen on {host} ports {sf_port}/{qbo_port}/{oauth_port}: {exc.strerror}; "
              "pick others with --sf-port/--qbo-port/--oauth-port (0 = any free port)")
         raise typer.Exit(2) from None
+    # Not a SandboxSettings field: the QBO emulator reads it per request from the company.
+    sandbox.qbo.latency_s = qbo_latency
+    changed = _non_defaults(settings, qbo_latency)
+    _say("Settings that differ from the real services: " + ("; ".join(changed) if changed else "none"))
     stop = threading.Event()
     # Handlers for both: a shell starts background jobs with SIGINT ignored, and Python then
     # would not turn it into KeyboardInterrupt.
