@@ -203,3 +203,240 @@ def test_the_nightly_asset_sweeps_for_purged_records_on_the_configured_weekday(p
     assert sunday["mode"] == "incremental" and sunday["purged_found_by_sweep"] == 1 and sunday["deleted"] == 1
     assert _staged(conn, "sf_opportunity")[victim] is True
     assert "purged_found_by_sweep" not in materialize("2026-11-16")  # Monday: no sweep
+
+
+# ---- QBO incremental through CDC ---------------------------------------------------------------
+
+
+def _customer_row(conn, customer_id):
+    return conn.execute(
+        "select company_name, _deleted, _extracted_at from staging.qb_customer where id = %s", (customer_id,)
+    ).fetchone()
+
+
+def _invoice_state(conn, invoice_id):
+    note = conn.execute("select private_note from staging.qb_invoice where id = %s", (invoice_id,)).fetchone()[0]
+    lines = [r[0] for r in conn.execute(
+        "select description from staging.qb_invoice_line where parent_id = %s order by line_no", (invoice_id,))]
+    return note, lines
+
+
+def _change_customer_and_invoice(sandbox, qb, tag):
+    """Edit one customer and one invoice through python-quickbooks, as a bookkeeper would in QBO."""
+    from quickbooks.objects.customer import Customer
+    from quickbooks.objects.invoice import Invoice
+
+    customer_id = next(iter(sandbox.qbo.entities["Customer"]))
+    customer = Customer.get(customer_id, qb=qb.qb)
+    customer.CompanyName = f"Renamed {tag} Ltd"
+    customer.save(qb=qb.qb)
+
+    invoice_id = next(i for i, inv in sandbox.qbo.entities["Invoice"].items() if not inv.get("LinkedTxn"))
+    invoice = Invoice.get(invoice_id, qb=qb.qb)
+    invoice.PrivateNote = f"Reworded {tag}"
+    first_sales_line = next(line for line in invoice.Line if line.DetailType == "SalesItemLineDetail")
+    first_sales_line.Description = f"Line reworded {tag}"
+    invoice.save(qb=qb.qb)
+    return customer_id, invoice_id
+
+
+def test_qbo_incremental_cdc_picks_up_records_changed_through_the_api(pipeline):
+    sandbox, sf, qb, conn = pipeline
+    assert _qb(CUSTOMER, qb, conn)["mode"] == "full"
+    assert _qb(INVOICE, qb, conn)["mode"] == "full"
+    marks = {e: watermark.get(conn, "qbo", e) for e in ("Customer", "Invoice")}
+    customers_before = _staged(conn, "qb_customer")
+
+    customer_id, invoice_id = _change_customer_and_invoice(sandbox, qb, "by CDC test")
+    stamp = sandbox.qbo.entities["Invoice"][invoice_id]["MetaData"]["LastUpdatedTime"]
+    assert qbo_extract.parse_qbo_time(stamp) > marks["Invoice"] - timedelta(minutes=10)  # inside what CDC asks for
+
+    result = _qb(CUSTOMER, qb, conn)
+    assert result["mode"] == "incremental"
+    assert (result["counts"].inserted, result["counts"].updated, result["counts"].deleted) == (0, 1, 0)
+    assert _customer_row(conn, customer_id)[:2] == ("Renamed by CDC test Ltd", False)
+    assert _staged(conn, "qb_customer") == customers_before  # no row appeared or went
+
+    result = _qb(INVOICE, qb, conn)
+    assert result["mode"] == "incremental" and result["counts"].updated == 1
+    assert result["counts"].children["qb_invoice_line"] >= 1  # the changed invoice's lines were rewritten
+    note, lines = _invoice_state(conn, invoice_id)
+    assert note == "Reworded by CDC test" and "Line reworded by CDC test" in lines
+    for entity in ("Customer", "Invoice"):
+        assert watermark.get(conn, "qbo", entity) > marks[entity]
+
+    # Nothing changed since: CDC re-reads the safety window, but nothing is written.
+    customer_row, invoice_state = _customer_row(conn, customer_id), _invoice_state(conn, invoice_id)
+    lines_total = conn.execute("select count(*) from staging.qb_invoice_line").fetchone()[0]
+    for spec in (CUSTOMER, INVOICE):
+        again = _qb(spec, qb, conn)
+        assert again["mode"] == "incremental"
+        assert (again["counts"].inserted, again["counts"].updated, again["counts"].deleted) == (0, 0, 0)
+        assert again["counts"].children == {}
+    assert _customer_row(conn, customer_id) == customer_row  # not even _extracted_at moved
+    assert _invoice_state(conn, invoice_id) == invoice_state
+    assert conn.execute("select count(*) from staging.qb_invoice_line").fetchone()[0] == lines_total
+
+
+def _backdate_qbo(sandbox, entity, entity_id, stamp):
+    """Give an entity an earlier LastUpdatedTime in the emulator, as a slow transaction would have."""
+    from sandbox.qbo.clock import format_stamp
+
+    company = sandbox.qbo
+    with company.lock:
+        company.entities[entity][entity_id]["MetaData"]["LastUpdatedTime"] = format_stamp(stamp)
+        company._stamps[entity][entity_id] = stamp
+
+
+def _ms(value):
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)  # QBO stamps in milliseconds
+
+
+def test_qbo_record_stamped_exactly_at_the_watermark_is_not_lost(pipeline):
+    from datetime import UTC, datetime
+
+    from quickbooks.objects.customer import Customer
+
+    sandbox, sf, qb, conn = pipeline
+    _qb(CUSTOMER, qb, conn, now=_ms(datetime.now(UTC)))
+    mark = watermark.get(conn, "qbo", "Customer")
+    assert mark == _ms(mark)  # representable exactly as a QBO stamp
+    late_ids = []
+    for name, stamp in (("Late At Mark Inc", mark), ("Late In Window Inc", mark - timedelta(seconds=30))):
+        customer = Customer()
+        customer.DisplayName = name
+        late_id = customer.save(qb=qb.qb).Id
+        _backdate_qbo(sandbox, "Customer", late_id, stamp)
+        late_ids.append(late_id)
+    result = _qb(CUSTOMER, qb, conn)
+    assert result["mode"] == "incremental" and result["counts"].inserted == 2
+    assert set(late_ids) <= set(_staged(conn, "qb_customer"))
+
+
+def test_a_record_at_the_watermark_arrives_even_with_no_safety_window(pipeline):
+    """The boundary itself is inclusive: the safety window must not be what saves this record."""
+    from datetime import UTC, datetime
+
+    from quickbooks.objects.customer import Customer
+
+    from sandbox.salesforce import schema
+
+    sandbox, sf, qb, conn = pipeline
+    _sf(ACCOUNT, sf, conn)
+    mark = watermark.get(conn, "salesforce", "Account")
+    late_id = sf.sf.Account.create({"Name": "Exactly At Mark Inc"})["id"]
+    record = sandbox.sf.records["Account"][late_id]
+    record["SystemModstamp"] = mark
+    sandbox.sf._format_all(schema.get("Account"), [record])
+    result = _sf(ACCOUNT, sf, conn, safety_window=timedelta(0))
+    assert result["counts"].inserted == 1 and late_id in _staged(conn, "sf_account")
+
+    _qb(CUSTOMER, qb, conn, now=_ms(datetime.now(UTC)).replace(microsecond=0))
+    mark = watermark.get(conn, "qbo", "Customer")
+    customer = Customer()
+    customer.DisplayName = "Exactly At Mark Inc"
+    late_id = customer.save(qb=qb.qb).Id
+    _backdate_qbo(sandbox, "Customer", late_id, mark)
+    result = _qb(CUSTOMER, qb, conn, safety_window=timedelta(0))
+    assert result["counts"].inserted == 1 and late_id in _staged(conn, "qb_customer")
+
+
+# ---- failures in the middle of an incremental run ----------------------------------------------
+
+
+def test_salesforce_crash_mid_incremental_keeps_the_watermark_and_the_next_run_recovers(pipeline):
+    sandbox, sf, qb, conn = pipeline
+    _sf(OPPORTUNITY, sf, conn)
+    mark = watermark.get(conn, "salesforce", "Opportunity")
+    live = [i for i, r in sandbox.sf.records["Opportunity"].items() if not r["IsDeleted"]]
+    renamed = {opp_id: f"Renamed Mid Crash {n}" for n, opp_id in enumerate(live[:16])}  # > 2 pages of 7
+    for opp_id, name in renamed.items():
+        sf.sf.Opportunity.update(opp_id, {"Name": name})
+    removed = live[16]
+    sf.sf.Opportunity.delete(removed)
+
+    class CrashAfterFirstPage:
+        def __init__(self):
+            self.soql = []
+
+        def bulk_query_pages(self, soql, **kwargs):
+            self.soql.append(soql)
+            for number, page in enumerate(sf.bulk_query_pages(soql, **kwargs)):
+                if number == 1:
+                    raise ConnectionError("connection dropped mid-extract")
+                yield page
+
+    crashing = CrashAfterFirstPage()
+    with pytest.raises(ConnectionError):
+        _sf(OPPORTUNITY, crashing, conn)
+    assert "WHERE SystemModstamp >=" in crashing.soql[0]  # it was an incremental read that died
+    assert watermark.get(conn, "salesforce", "Opportunity") == mark
+
+    def staged_names():
+        return dict(conn.execute("select id, name from staging.sf_opportunity where id = any(%s)", (list(renamed),)))
+
+    assert sum(staged_names()[i] == n for i, n in renamed.items()) < len(renamed)  # the crash lost some
+
+    result = _sf(OPPORTUNITY, sf, conn)
+    assert result["mode"] == "incremental"
+    assert staged_names() == renamed
+    assert _staged(conn, "sf_opportunity")[removed] is True
+    assert watermark.get(conn, "salesforce", "Opportunity") == max(
+        r["SystemModstamp"] for r in sandbox.sf.records["Opportunity"].values()) > mark
+    again = _sf(OPPORTUNITY, sf, conn)
+    assert (again["counts"].inserted, again["counts"].updated, again["counts"].deleted) == (0, 0, 0)
+
+
+@pytest.fixture
+def faulty_pipeline(db_url, sandbox_factory):
+    """Like `pipeline`, with the QBO emulator behind the sandbox's fault injector (idle at first).
+
+    time_scale=60 compresses the client's backoff between retries, so a hard outage fails in
+    well under a second instead of ~15 s.
+    """
+    from sandbox.faults import FaultConfig
+
+    sandbox = sandbox_factory(profile="tiny", seed=3, faults={"qbo": FaultConfig(seed=11)}, time_scale=60.0)
+    resources = build_resources(resolve_env=True)
+    qb = resources["qbo"].client(db_url)
+    qb.connect()
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        yield sandbox, qb, conn
+
+
+def test_qbo_outage_mid_incremental_keeps_the_watermark_and_the_next_run_recovers(faulty_pipeline):
+    from quickbooks.objects.invoice import Invoice
+
+    from ledgerlink.clients.errors import QboUnavailable
+
+    sandbox, qb, conn = faulty_pipeline
+    injector = sandbox.qbo.fault_injector
+    _qb(CUSTOMER, qb, conn)
+    _qb(INVOICE, qb, conn)
+    marks = {e: watermark.get(conn, "qbo", e) for e in ("Customer", "Invoice")}
+    customer_id, invoice_id = _change_customer_and_invoice(sandbox, qb, "during outage")
+    removed = next(i for i, inv in sandbox.qbo.entities["Invoice"].items()
+                   if not inv.get("LinkedTxn") and i != invoice_id)
+    Invoice.get(removed, qb=qb.qb).delete(qb=qb.qb)
+    before = {"customer": _customer_row(conn, customer_id), "invoice": _invoice_state(conn, invoice_id)}
+
+    injector.config.error_rate = 1.0  # QBO answers every API call with a 500/503 from here on
+    for spec in (CUSTOMER, INVOICE):
+        with pytest.raises(QboUnavailable):
+            _qb(spec, qb, conn)
+    assert injector.counts["errors"] >= 2 * qb.max_attempts  # retried, then gave up
+    assert {e: watermark.get(conn, "qbo", e) for e in marks} == marks
+    assert _customer_row(conn, customer_id) == before["customer"]
+    assert _invoice_state(conn, invoice_id) == before["invoice"]
+    assert _staged(conn, "qb_invoice")[removed] is False
+
+    injector.config.error_rate = 0.0  # QBO is back
+    result = _qb(CUSTOMER, qb, conn)
+    assert result["mode"] == "incremental" and result["counts"].updated == 1
+    assert _customer_row(conn, customer_id)[0] == "Renamed during outage Ltd"
+    result = _qb(INVOICE, qb, conn)
+    assert result["mode"] == "incremental"
+    assert (result["counts"].updated, result["counts"].deleted) == (1, 1)
+    assert _invoice_state(conn, invoice_id)[0] == "Reworded during outage"
+    assert _staged(conn, "qb_invoice")[removed] is True
+    assert all(watermark.get(conn, "qbo", e) > marks[e] for e in marks)
