@@ -440,3 +440,121 @@ def test_qbo_outage_mid_incremental_keeps_the_watermark_and_the_next_run_recover
     assert _invoice_state(conn, invoice_id)[0] == "Reworded during outage"
     assert _staged(conn, "qb_invoice")[removed] is True
     assert all(watermark.get(conn, "qbo", e) > marks[e] for e in marks)
+
+
+# ---- full refresh over an existing watermark, and the safety window ----------------------------
+
+
+def test_full_refresh_over_a_watermark_marks_what_the_source_lost_and_moves_the_watermark(pipeline):
+    sandbox, sf, qb, conn = pipeline
+    _sf(ACCOUNT, sf, conn)
+    mark = watermark.get(conn, "salesforce", "Account")
+    org = sandbox.sf
+    live = [i for i, r in org.records["Account"].items() if not r["IsDeleted"]]
+    gone, changed = live[0], live[1]
+    sf.sf.Account.delete(gone)
+    org.empty_recycle_bin("Account")  # purged: an incremental read could never see it go
+    sf.sf.Account.update(changed, {"Name": "Changed Before Refresh Ltd"})
+
+    result = _sf(ACCOUNT, sf, conn, full_refresh=True)
+    assert result["mode"] == "full"
+    assert (result["counts"].inserted, result["counts"].updated, result["counts"].deleted) == (0, 1, 1)
+    staged = _staged(conn, "sf_account")
+    assert staged[gone] is True
+    assert {i for i, d in staged.items() if not d} == {i for i, r in org.records["Account"].items()
+                                                       if not r["IsDeleted"]}
+    assert conn.execute("select name from staging.sf_account where id = %s", (changed,)).fetchone()[0] == \
+        "Changed Before Refresh Ltd"
+    assert watermark.get(conn, "salesforce", "Account") == org.records["Account"][changed]["SystemModstamp"] > mark
+
+    from quickbooks.objects.invoice import Invoice
+
+    _qb(INVOICE, qb, conn)
+    qb_mark = watermark.get(conn, "qbo", "Invoice")
+    qb_gone = next(i for i, inv in sandbox.qbo.entities["Invoice"].items() if not inv.get("LinkedTxn"))
+    Invoice.get(qb_gone, qb=qb.qb).delete(qb=qb.qb)
+    result = _qb(INVOICE, qb, conn, full_refresh=True)
+    assert result["mode"] == "full"
+    assert (result["counts"].inserted, result["counts"].updated, result["counts"].deleted) == (0, 0, 1)
+    staged = _staged(conn, "qb_invoice")
+    assert staged[qb_gone] is True
+    assert {i for i, d in staged.items() if not d} == set(sandbox.qbo.entities["Invoice"])
+    assert watermark.get(conn, "qbo", "Invoice") > qb_mark
+
+
+def test_the_safety_window_sets_where_the_next_read_starts(pipeline):
+    sandbox, sf, qb, conn = pipeline
+    _sf(ACCOUNT, sf, conn)
+    mark = watermark.get(conn, "salesforce", "Account")
+    jobs = sandbox.sf.query_jobs
+    for window in (timedelta(0), timedelta(minutes=60)):
+        messages = []
+        known = set(jobs)
+        result = _sf(ACCOUNT, sf, conn, safety_window=window, progress=messages.append)
+        since = mark - window
+        assert result["mode"] == "incremental"
+        assert messages[0] == f"Salesforce Account: incremental extract since {since.isoformat()}"
+        (job,) = [jobs[j] for j in jobs if j not in known]  # the SOQL the org received
+        assert job.query.endswith(f"WHERE SystemModstamp >= {sf_extract.soql_datetime(since)}")
+        assert watermark.get(conn, "salesforce", "Account") == mark  # re-reading the window moves nothing
+
+    # QBO: the CDC changedSince is the stored watermark minus the window (to the second).
+    from ledgerlink.clients.qbo import qbo_datetime
+
+    _qb(CUSTOMER, qb, conn)
+    for window in (timedelta(0), timedelta(minutes=60)):
+        qb_mark = watermark.get(conn, "qbo", "Customer")
+        seen = len(sandbox.qbo.request_log)
+        _qb(CUSTOMER, qb, conn, safety_window=window)
+        (cdc,) = [e for e in sandbox.qbo.request_log[seen:] if e["path"].endswith("/cdc")]
+        assert cdc["params"]["changedSince"] == qbo_datetime(qb_mark - window)
+
+
+# ---- what the Dagster asset reports ------------------------------------------------------------
+
+
+def test_the_opportunity_asset_reports_what_it_read_and_wrote(pipeline, tmp_path, monkeypatch):
+    import math
+
+    import dagster as dg
+    import yaml
+
+    from assets.extract import extract_assets
+
+    sandbox, sf, qb, conn = pipeline
+    config = tmp_path / "ledgerlink.yaml"
+    config.write_text(yaml.safe_dump({"extract": {"bulk_page_size": 7}}))
+    monkeypatch.setenv("LEDGERLINK_CONFIG", str(config))
+    asset = next(a for a in extract_assets if a.key == dg.AssetKey(["staging", "sf_opportunity"]))
+    instance = dg.DagsterInstance.ephemeral()
+
+    def materialize():
+        # 2026-11-14 is a Saturday: no purge sweep, so the counts are the extract's alone.
+        result = dg.materialize([asset], resources=build_resources(), partition_key="2026-11-14", instance=instance)
+        assert result.success
+        (event,) = result.get_asset_materialization_events()
+        return {k: v.value for k, v in event.materialization.metadata.items()}
+
+    org = sandbox.sf.records["Opportunity"]
+    live = {i for i, r in org.items() if not r["IsDeleted"]}
+    newest = max(r["SystemModstamp"] for r in org.values())
+
+    first = materialize()
+    assert first["mode"] == "full" and first["table"] == "staging.sf_opportunity"
+    assert first["rows_read"] == len(org)
+    assert (first["inserted"], first["updated"], first["deleted"]) == (len(live), 0, len(org) - len(live))
+    assert first["pages"] == math.ceil(len(org) / 7) > 1
+    assert first["watermark"] == newest.isoformat()
+    assert first["dagster/row_count"] == len(live)
+    preview = first["preview"].splitlines()
+    assert preview[0] == "| id | deleted | extracted at |" and len(preview) == 2 + 5
+    assert {line.split(" | ")[0].lstrip("| ") for line in preview[2:]} <= set(org)
+    assert "purged_found_by_sweep" not in first
+
+    second = materialize()
+    assert second["mode"] == "incremental"
+    assert (second["inserted"], second["updated"], second["deleted"]) == (0, 0, 0)
+    assert second["rows_read"] >= 1 and second["pages"] >= 1  # the safety window is re-read
+    assert second["watermark"] == first["watermark"]
+    assert second["dagster/row_count"] == len(live)
+    assert second["preview"] == first["preview"]  # nothing was rewritten
