@@ -223,7 +223,16 @@ def _push_collections(conn, client, obj, group, budget, result, max_attempts, ru
                 else:
                     errors = answer.get("errors") or [{}]
                     _record_error(conn, u, errors[0].get("statusCode", "UNKNOWN"),
-                                  "; ".join(e.get("message", "") for e in errors), max_attempts, run_id, result)
+                                  "; ".join(_with_fields(e.get("message", ""), e.get("fields") or [])
+                                            for e in errors), max_attempts, run_id, result)
+
+
+def _with_fields(message: str, fields) -> str:
+    """Salesforce's message with the fields it names, so the dead letter says which field."""
+    # Bulk results end the field list with " --" (and say "--" alone when there is none).
+    fields = [f.strip().removesuffix("--").strip() for f in fields]
+    fields = [f for f in fields if f]
+    return f"{message} (field: {', '.join(fields)})" if fields else message
 
 
 def _bulk_value(value) -> str:
@@ -251,8 +260,11 @@ def _push_bulk(conn, client, obj, group, budget, result, max_attempts, run_id, w
     with conn.transaction():
         for u in group:
             if u.record_id in failed:
-                code, _, message = failed[u.record_id].partition(":")
-                _record_error(conn, u, code or "BULK_ERROR", message or failed[u.record_id], max_attempts, run_id,
-                              result)
+                # Bulk API 2.0 writes sf__Error as "CODE:message:field,field" ("--" when no field).
+                code, _, rest = failed[u.record_id].partition(":")
+                message, _, fields = rest.rpartition(":") if rest.count(":") else (rest, "", "")
+                _record_error(conn, u, code or "BULK_ERROR",
+                              _with_fields(message or rest or failed[u.record_id], fields.split(",")),
+                              max_attempts, run_id, result)
             else:
                 _record_ok(conn, u, run_id, result)

@@ -182,3 +182,21 @@ def test_one_budget_per_run_shared_by_its_salesforce_steps(conn, settings, loade
     assert not any(r["write"] for r in sandbox.sf.request_log)
     # The next run has a budget of its own.
     assert push(conn, sf, settings, dataset.as_of, run_id="night-2").carried == 0
+
+
+@pytest.mark.parametrize("bulk_threshold", [10_000, 0], ids=["collections", "bulk"])
+def test_a_refused_field_is_named_in_the_dead_letter(conn, settings, loaded, bulk_threshold):
+    from ledgerlink.load.sf_status import Update
+
+    sandbox, qbo, sf, dataset = loaded
+    account, other = sorted(sandbox.sf.records["Account"])[:2]
+    too_long = "Net 30 unless agreed otherwise in writing"  # the field holds 31 characters
+    updates = [Update("Account", account, {"QBO_Payment_Terms__c": too_long}),
+               Update("Account", other, {"QBO_Payment_Terms__c": "Net 30"})]
+    result = push_updates(conn, sf, updates, bulk_threshold=bulk_threshold, budget_share=0.5, max_attempts=3,
+                          run_id=f"refused-{bulk_threshold}", bulk_wait_s=0.1)
+    assert result.failed == 1 and sandbox.sf.records["Account"][other]["QBO_Payment_Terms__c"] == "Net 30"
+    code, message = conn.execute("select error_code, error_message from sync.dead_letter where source_id = %s",
+                                 (account,)).fetchone()
+    assert code == "STRING_TOO_LONG"
+    assert message.endswith("(field: QBO_Payment_Terms__c)"), message
