@@ -102,7 +102,8 @@ class Sender:
     """Drains `sync.outbox` through one QBO client. One instance per run."""
 
     def __init__(self, database_url: str, client, *, max_attempts: int = 5, run_id: str | None = None,
-                 skip_opportunities: set[str] | None = None, workers: int = 1, batch_size: int = BATCH_SIZE):
+                 skip_opportunities: set[str] | None = None, workers: int = 1, batch_size: int = BATCH_SIZE,
+                 skip_customers: set[str] | None = None):
         if not 1 <= batch_size <= BATCH_SIZE:
             raise ValueError(f"batch_size must be 1-{BATCH_SIZE}")
         self.database_url = database_url
@@ -111,6 +112,8 @@ class Sender:
         self.run_id = run_id or f"adhoc-{uuid.uuid4()}"
         # None: whatever the planned-invoice checks hold back right now (sync.quarantine).
         self.skip_opportunities = None if skip_opportunities is None else sorted(skip_opportunities)
+        # None: the customer writes (outbox keys) the planned-customer checks hold back right now.
+        self.skip_customers = None if skip_customers is None else sorted(skip_customers)
         self.workers = max(1, workers)
         self.batch_size = batch_size
         self.result = SendResult(self.run_id)
@@ -130,8 +133,7 @@ class Sender:
 
     def _run(self) -> SendResult:
         with connect(self.database_url, autocommit=True) as conn:
-            if self.skip_opportunities is None:
-                self.skip_opportunities = sorted(quarantined_opportunities(conn))
+            self._load_holds(conn)
             try:
                 for batch in _fetch(conn, read_sql("load/open_batches.sql")):
                     log.info("Re-sending open batch %s (requestid %s) left by an earlier run",
@@ -167,14 +169,19 @@ class Sender:
                     self._abort.set()
                     return
 
-    def _claim(self, conn, phase: int) -> tuple[int, str, list[dict]] | None:
-        """Pick the next rows and persist them as an open batch, in one transaction."""
+    def _load_holds(self, conn) -> None:
         if self.skip_opportunities is None:
             self.skip_opportunities = sorted(quarantined_opportunities(conn))
+        if self.skip_customers is None:
+            self.skip_customers = sorted(quarantined_customer_writes(conn))
+
+    def _claim(self, conn, phase: int) -> tuple[int, str, list[dict]] | None:
+        """Pick the next rows and persist them as an open batch, in one transaction."""
+        self._load_holds(conn)
         with conn.transaction():
             rows = _fetch(conn, _sql("claim_batch"), {
                 "phase": phase, "run_id": self.run_id, "skip_opportunities": self.skip_opportunities,
-                "limit": self.batch_size})
+                "skip_keys": self.skip_customers, "limit": self.batch_size})
             if not rows:
                 return None
             items, members = [], []
@@ -312,6 +319,7 @@ class Sender:
 
 
 QUARANTINE_TABLE = "sync.planned_invoices"
+CUSTOMER_QUARANTINE_TABLE = "sync.planned_customers"
 
 
 def quarantined_opportunities(conn) -> set[str]:
@@ -319,6 +327,17 @@ def quarantined_opportunities(conn) -> set[str]:
     from ledgerlink.quality.quarantine import open_quarantine_ids
 
     return open_quarantine_ids(conn, QUARANTINE_TABLE)
+
+
+def quarantined_customer_writes(conn) -> set[str]:
+    """Outbox keys of customer writes the planned-customer checks hold back (never sent).
+
+    An invoice that needs a held customer creation is not sent either: it waits on the
+    creation (`depends_on`), which stays unsent while held.
+    """
+    from ledgerlink.quality.quarantine import open_quarantine_ids
+
+    return open_quarantine_ids(conn, CUSTOMER_QUARANTINE_TABLE)
 
 
 @cache
@@ -338,11 +357,14 @@ def _fetch(conn, statement: str, params: dict | None = None) -> list[dict]:
 
 def send_outbox(database_url: str, client, *, max_attempts: int, run_id: str | None = None,
                 skip_opportunities: set[str] | None = None, workers: int = 1,
-                batch_size: int = BATCH_SIZE) -> SendResult:
+                batch_size: int = BATCH_SIZE, skip_customers: set[str] | None = None) -> SendResult:
     """Send every sendable outbox row; see the module docstring.
 
     `skip_opportunities`: opportunity ids whose invoices must wait; by default those the
     planned-invoice checks quarantined (`open_quarantine_ids(conn, "sync.planned_invoices")`).
+    `skip_customers`: outbox keys of customer writes that must wait; by default those the
+    planned-customer checks quarantined (`"sync.planned_customers"`).
     """
     return Sender(database_url, client, max_attempts=max_attempts, run_id=run_id,
-                  skip_opportunities=skip_opportunities, workers=workers, batch_size=batch_size).run()
+                  skip_opportunities=skip_opportunities, workers=workers, batch_size=batch_size,
+                  skip_customers=skip_customers).run()

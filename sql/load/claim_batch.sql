@@ -10,6 +10,9 @@ where o.phase = %(phase)s
   and (o.depends_on is null or d.status = 'sent')
   -- Quarantined by the planned-invoice checks: the invoice, and a customer only those need.
   and not (o.entity = 'Invoice' and o.source_id = any(%(skip_opportunities)s))
+  -- Quarantined by the planned-customer checks: the customer write itself. Invoices needing a
+  -- held customer creation wait on it through depends_on (it is never 'sent' while held).
+  and o.idempotency_key <> all(%(skip_keys)s)
   and not (o.phase = 1 and exists (select 1 from sync.outbox i where i.depends_on = o.idempotency_key)
            and not exists (select 1 from sync.outbox i
                            where i.depends_on = o.idempotency_key

@@ -22,6 +22,19 @@ class Scenario:
     source_table: str | None = None
 
 
+def _customer_writes(*rows: tuple[str, str, str, str]) -> str:
+    """Outbox rows of customer writes: (key, operation, account, payload JSON)."""
+    values = ", ".join(
+        f"('{key}', 'Customer', '{operation}', 1, 'Account', '{account}', '{payload}'::jsonb, 'h-{key}')"
+        for key, operation, account, payload in rows)
+    return ("insert into sync.outbox (idempotency_key, entity, operation, phase, source_object, source_id,"
+            f" payload, payload_hash) values {values}")
+
+
+def _customer_payload(key: str, payload: str) -> str:
+    return f"update sync.outbox set payload = '{payload}'::jsonb where idempotency_key = '{key}'"
+
+
 def _ids(table: str, dup_key: str, columns: str, values: str, null_values: str | None = None) -> tuple[str, ...]:
     """One row without id and two sharing an id; otherwise good."""
     return (
@@ -413,6 +426,88 @@ SCENARIOS = [
             f"update {PLANNED} set total_amt = 1 where opportunity_id = 'o14'",
             f"update {PLANNED} set currency = 'USD' where opportunity_id = 'o15'",
             "update sync.quarantine set released_at = now() where suite in ('sf_opportunity', 'qb_customer', 'sf_account')",
+        ),
+    ),
+    Scenario(
+        "planned_customers",
+        (
+            # Good ones: a create with email, term and a foreign currency; a sparse update that does
+            # not rename; a sent and a held create whose bad names are nobody's business any more.
+            _customer_writes(
+                ("customer:a3:v1", "create", "a3", '{"DisplayName": "Gamma Ltd", "PrimaryEmailAddr": {"Address": '
+                 '"ap@gamma.example"}, "SalesTermRef": {"value": "t1"}, "CurrencyRef": {"value": "EUR"}}'),
+                ("customer-update:1:0:aa", "update", "a1", '{"Id": "1", "SyncToken": "0", "sparse": true, '
+                 '"PrimaryPhone": {"FreeFormNumber": "555-0100"}}'),
+            ),
+            """insert into sync.outbox (idempotency_key, entity, operation, phase, source_object, source_id,
+                                       payload, payload_hash, status) values
+               ('customer:s1:v1', 'Customer', 'create', 1, 'Account', 's1', '{"DisplayName": "Acme Corp"}', 'x', 'sent'),
+               ('customer:s2:v1', 'Customer', 'create', 1, 'Account', 's2', '{}', 'x', 'held')""",
+            _customer_writes(
+                ("customer:a4:v1", "create", "a4", '{"CompanyName": "Four"}'),
+                ("customer:a5:v1", "create", "a5", '{"DisplayName": "   "}'),
+                ("customer:a6:v1", "create", "a6", '{"DisplayName": ""}'),
+                ("customer:a7:v1", "create", "a7", '{"DisplayName": "' + "n" * 501 + '"}'),
+                ("customer:a8:v1", "create", "a8", '{"DisplayName": " Padded Co"}'),
+                ("customer:a9:v1", "create", "a9", '{"DisplayName": "Delta Co"}'),
+                ("customer:a10:v1", "create", "a10", '{"DisplayName": "DELTA  co"}'),
+                ("customer:a11:v1", "create", "a11", '{"DisplayName": "BETA  gmbh"}'),
+                ("customer-update:2:0:bb", "update", "a2x", '{"Id": "2", "SyncToken": "0", "sparse": true, '
+                 '"DisplayName": "Acme Corp"}'),
+                ("customer:a12:v1", "create", "a12", '{"DisplayName": "Twelve", "PrimaryEmailAddr": {"Address": '
+                 '"not-an-email"}}'),
+                ("customer:a13:v1", "create", "a13", '{"DisplayName": "Thirteen", "PrimaryEmailAddr": {"Address": '
+                 '"' + "m" * 95 + '@x.example"}}'),
+                ("customer:a14:v1", "create", "a14", '{"DisplayName": "Fourteen", "CurrencyRef": {"value": "XXX"}}'),
+                ("customer:a15:v1", "create", "a15", '{"DisplayName": "Fifteen", "SalesTermRef": {"value": "t9"}}'),
+                ("customer-update:99:0:cc", "update", "a16", '{"Id": "99", "SyncToken": "0", "sparse": true, '
+                 '"PrimaryPhone": {"FreeFormNumber": "1"}}'),
+                ("customer-update:3:0:dd", "update", "a17", '{"Id": "3", "SyncToken": "0", "sparse": true, '
+                 '"PrimaryPhone": {"FreeFormNumber": "1"}}'),
+                ("customer:a18:v1", "create", "a18", '{"DisplayName": "Eighteen", "CompanyName": "' + "c" * 101
+                 + '", "BillAddr": {"PostalCode": "' + "9" * 31 + '"}}'),
+                ("customer:a2:v1", "create", "a2", '{"DisplayName": "Beta Two"}'),
+            ),
+            # The account a2 is held back by its staging check.
+            """insert into sync.quarantine (table_name, record_id, suite, expectation, reason, severity) values
+               ('staging.sf_account', 'a2', 'sf_account', 'qbo_customer_link_unique', 'shared link', 'warning')""",
+        ),
+        {
+            "display_name_present": {"customer:a4:v1"},
+            "display_name_not_blank": {"customer:a5:v1", "customer:a6:v1"},
+            "display_name_fits": {"customer:a6:v1", "customer:a7:v1"},
+            "display_name_trimmed": {"customer:a5:v1", "customer:a8:v1"},
+            "display_name_unique_in_plan": {"customer:a9:v1", "customer:a10:v1"},
+            # Customer 2 is "Beta GmbH" in QBO; the update would rename customer 2 to customer 1's name.
+            "display_name_not_in_qbo": {"customer:a11:v1", "customer-update:2:0:bb"},
+            "email_well_formed": {"customer:a12:v1"},
+            "email_fits": {"customer:a13:v1"},
+            "currency_iso_4217": {"customer:a14:v1"},
+            "sales_term_usable": {"customer:a15:v1"},
+            # 99 does not exist; 3 is inactive.
+            "update_target_live": {"customer-update:99:0:cc", "customer-update:3:0:dd"},
+            "fields_fit": {"customer:a18:v1"},
+            "sources_not_quarantined": {"customer:a2:v1"},
+        },
+        (
+            _customer_payload("customer:a4:v1", '{"DisplayName": "Four", "CompanyName": "Four"}'),
+            _customer_payload("customer:a5:v1", '{"DisplayName": "Five"}'),
+            _customer_payload("customer:a6:v1", '{"DisplayName": "Six"}'),
+            _customer_payload("customer:a7:v1", '{"DisplayName": "' + "n" * 500 + '"}'),
+            _customer_payload("customer:a8:v1", '{"DisplayName": "Padded Co"}'),
+            _customer_payload("customer:a10:v1", '{"DisplayName": "Delta Co (EU)"}'),
+            _customer_payload("customer:a11:v1", '{"DisplayName": "Acme Corp (SF a11)"}'),
+            "delete from sync.outbox where idempotency_key = 'customer-update:2:0:bb'",
+            _customer_payload("customer:a12:v1", '{"DisplayName": "Twelve", "PrimaryEmailAddr": {"Address": '
+                              '"ap@twelve.example"}}'),
+            _customer_payload("customer:a13:v1", '{"DisplayName": "Thirteen"}'),
+            _customer_payload("customer:a14:v1", '{"DisplayName": "Fourteen", "CurrencyRef": {"value": "GBP"}}'),
+            "insert into staging.qb_term (id, name, due_days, active) values ('t9', 'Net 9', 9, true)",
+            "update sync.outbox set status = 'sent' where idempotency_key = 'customer-update:99:0:cc'",
+            "update staging.qb_customer set active = true where id = '3'",
+            _customer_payload("customer:a18:v1", '{"DisplayName": "Eighteen", "CompanyName": "' + "c" * 100
+                              + '", "BillAddr": {"PostalCode": "99999"}}'),
+            "update sync.quarantine set released_at = now() where suite = 'sf_account'",
         ),
     ),
 ]
