@@ -1,8 +1,8 @@
 """Load assets: plan QBO writes, send them, push status back to Salesforce, sync customer fields.
 
 Thin wiring around `ledgerlink.load.steps`. The plan only writes to Postgres (the outbox), so the
-`planned_invoices` data-quality suite (a blocking check from assets/quality.py) runs between
-planning and sending. API-writing assets sit in the `qbo_api` / `salesforce_api` pools so two
+`planned_invoices` and `planned_customers` data-quality suites (blocking checks from
+assets/quality.py, attached to this asset by their `meta.asset`) run between planning and sending. API-writing assets sit in the `qbo_api` / `salesforce_api` pools so two
 runs never share one rate limit. A run that leaves dead letters, blocked checks, a spent API
 budget or an unreachable QBO says so in its logs and metadata, and the sensors below post the
 summary to Slack when `LEDGERLINK_SLACK_WEBHOOK_URL` is set.

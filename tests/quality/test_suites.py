@@ -18,6 +18,12 @@ PLANNED_CONTRACT = {
     "opportunity_id", "customer_id", "display_name", "doc_number", "line_count", "unmapped_item_count",
     "total_amt", "currency", "existing_invoice_id",
 }
+# ... and in sync.planned_customer_check (migration 043).
+PLANNED_CUSTOMER_CONTRACT = {
+    "outbox_key", "operation", "account_id", "qb_customer_id", "name_required", "display_name",
+    "planned_name_clashes", "qbo_name_owner", "email", "currency", "unusable_term_id", "missing_update_target",
+    "oversized_fields",
+}
 
 
 def _staging_columns() -> dict[str, set[str]]:
@@ -36,7 +42,8 @@ def test_every_staging_table_and_planned_writes_have_a_suite():
     sources = {s.source.table for s in suites if s.source.table}
     assert set(_staging_columns()) <= sources
     planned = [s for s in suites if s.asset_key == ("sync", "planned_invoices")]
-    assert [s.source.sql for s in planned] == ["quality/planned_invoices.sql"]
+    # One per planned-write table: invoice creations and customer creates/updates.
+    assert sorted(s.source.sql for s in planned) == ["quality/planned_customers.sql", "quality/planned_invoices.sql"]
     assert len({s.name for s in suites}) == len(suites)
 
 
@@ -72,6 +79,15 @@ def test_the_loads_view_provides_the_planned_invoice_contract(conn):
     query = db.read_sql("quality/planned_invoices.sql")
     read = set(re.findall(r"\bp\.([a-z_]+)", query))
     assert read == PLANNED_CONTRACT
+
+
+def test_the_loads_view_provides_the_planned_customer_contract(conn):
+    """sync.planned_customer_check (migration 043) has every column the suite's query reads."""
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in sorted(PLANNED_CUSTOMER_CONTRACT))
+    conn.execute(sql.SQL("select {} from sync.planned_customer_check limit 0").format(columns))
+    query = db.read_sql("quality/planned_customers.sql")
+    read = set(re.findall(r"\bp\.([a-z_]+)", query))
+    assert read == PLANNED_CUSTOMER_CONTRACT
 
 
 def test_blocking_rules_are_what_would_corrupt_the_books():
