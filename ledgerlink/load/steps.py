@@ -103,6 +103,12 @@ def field_sync_step(database_url: str, qbo_client, sf_client, settings: Settings
     sf_fields = salesforce_account_fields(sf_client)
     with connect(database_url, autocommit=True) as conn:
         prepared, sf_updates = prepare_field_sync(conn, loads.field_ownership, run_id=run_id, sf_fields=sf_fields)
+    checked = _check_planned_customer_writes(database_url, run_id)
+    if checked.blocks:
+        failing = ", ".join(o.rule.name for o in checked.failures(checked.severity))
+        report.failed = f"the planned_customers check blocks the QBO customer updates ({failing})"
+        report.alerts.append(report.failed)
+        return report
     send = Sender(database_url, qbo_client, max_attempts=loads.max_attempts, run_id=run_id).run()
     with connect(database_url, autocommit=True) as conn:
         pushed = push_updates(conn, sf_client, sf_updates, bulk_threshold=loads.bulk_threshold,
@@ -127,3 +133,15 @@ def field_sync_step(database_url: str, qbo_client, sf_client, settings: Settings
             report.alerts.append(f"Salesforce API budget spent; {pushed.carried} account update(s) carried")
         report.alerts.extend(alert_mod.dead_letter_alerts(conn, run_id))
         return _finish(conn, report, run_id, partition_key)
+
+
+def _check_planned_customer_writes(database_url: str, run_id: str | None):
+    """Run the planned_customers suite over the customer updates the field sync just planned.
+
+    Its asset check ran earlier, beside the invoice plan, before these updates existed; without
+    this a rename onto a name QBO already has would go out and come back as error 6240.
+    """
+    from ledgerlink.quality.gate import run_suite  # Great Expectations: imported only when used
+    from ledgerlink.quality.suites import suite_by_name
+
+    return run_suite(database_url, suite_by_name("planned_customers"), run_id=f"{run_id or 'adhoc'}:field-sync")

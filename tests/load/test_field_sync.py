@@ -144,3 +144,30 @@ def test_qbo_terms_and_taxable_reach_salesforce_and_a_salesforce_edit_is_overwri
     assert conflicts == [(account, "payment_terms", "Net 60", "Net 15"), (account, "tax_settings", "true", "false")]
     assert (accounts[account]["QBO_Payment_Terms__c"], accounts[account]["QBO_Taxable__c"]) == ("Net 60", True)
     assert second.counts["salesforce_accounts_updated"] == 1
+
+
+def test_a_sync_rename_onto_a_name_qbo_already_has_is_held_not_sent(conn, db_url, settings, sandbox_factory):
+    dataset = tiny_dataset()
+    sandbox = sandbox_factory(dataset=dataset, time_scale=SCALE)
+    load_dataset(conn, dataset)
+    link_truth(conn, dataset)
+    qbo = qbo_client(sandbox.env, db_url, time_scale=SCALE)
+    sf = sf_client(sandbox.env)
+    assert field_sync_step(db_url, qbo, sf, settings, run_id="fs1").failed is None
+    extract_qbo(conn, qbo, entities=("Customer",))
+    customers = sandbox.qbo.entities["Customer"]
+    (account, customer), (_, taken) = conn.execute(
+        f"select sf_account_id, qb_customer_id from ({read_sql('load/field_sync_pairs.sql')}) p"
+        " order by sf_account_id limit 2").fetchall()
+    # Sales renames the account to the name another QBO customer already carries (Salesforce owns names).
+    sf.call(lambda api: api.Account.update(account, {"Name": customers[taken]["DisplayName"]}))
+    extract_object(sf, conn, SPECS_BY_KEY[("salesforce", "Account")], run_id="sf2", full_refresh=True)
+    name_before = customers[customer]["DisplayName"]
+
+    second = field_sync_step(db_url, qbo, sf, settings, run_id="fs2")
+    assert second.failed is None
+    assert customers[customer]["DisplayName"] == name_before  # not renamed into a clash
+    held = conn.execute("select expectation from sync.open_quarantine where table_name = 'sync.planned_customers'"
+                        ).fetchall()
+    assert ("display_name_not_in_qbo",) in held
+    assert conn.execute("select count(*) from sync.dead_letter where entity = 'Customer'").fetchone()[0] == 0
