@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from psycopg import sql
 
 from ledgerlink.extract import watermark
-from ledgerlink.extract.specs import Column, QboEntity, child_table, staging_ddl
-from ledgerlink.extract.staging_writer import LoadCounts, SeenIds, _tally, upsert_statement
+from ledgerlink.extract.specs import Column, QboEntity, child_table
+from ledgerlink.extract.staging_writer import LoadCounts, SeenIds, _tally, ensure_staging_table, upsert_statement
 
 log = logging.getLogger(__name__)
 SOURCE = "qbo"
@@ -73,8 +73,10 @@ class _EntityLoader:
             self.children.append((child, table, tmp))
 
     def _temp_table(self, name: str, columns: list[str]) -> None:
+        # Recreated: the spec may have gained fields since this session last made it.
+        self.conn.execute(sql.SQL("drop table if exists pg_temp.{}").format(sql.Identifier(name)))
         self.conn.execute(
-            sql.SQL("create temporary table if not exists {} ({}) on commit preserve rows").format(
+            sql.SQL("create temporary table {} ({}) on commit preserve rows").format(
                 sql.Identifier(name), sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in columns)
             )
         )
@@ -168,15 +170,14 @@ def extract_entity(
     progress=log.info,
 ) -> dict:
     """Extract one QBO entity; `conn` must be autocommit (each page commits on its own)."""
-    for statement in staging_ddl(spec):
-        conn.execute(statement)
+    added = ensure_staging_table(conn, spec)
     now = now or datetime.now(UTC)
     previous = watermark.get(conn, SOURCE, spec.name)
     loader = _EntityLoader(conn, spec, run_id)
     counts = LoadCounts()
     newest = previous
-    mode = "full" if full_refresh or previous is None else "incremental"
-    reason = ""
+    mode = "full" if full_refresh or previous is None or added else "incremental"
+    reason = f"new field(s) {', '.join(added)} since the last extract" if added and previous is not None else ""
     changes: list[dict] = []
     if mode == "incremental":
         since = previous - safety_window

@@ -16,8 +16,8 @@ from psycopg import sql
 
 from ledgerlink.extract import watermark
 from ledgerlink.extract.prefetch import prefetch
-from ledgerlink.extract.specs import SalesforceObject, staging_ddl
-from ledgerlink.extract.staging_writer import LoadCounts, SeenIds, upsert_statement
+from ledgerlink.extract.specs import SalesforceObject
+from ledgerlink.extract.staging_writer import LoadCounts, SeenIds, ensure_staging_table, upsert_statement
 
 log = logging.getLogger(__name__)
 SOURCE = "salesforce"
@@ -52,8 +52,10 @@ class _PageLoader:
         self.run_id = run_id
         self.tmp = f"tmp_{spec.table}"
         self.fields = spec.soql_fields
+        # Recreated: the spec may have gained fields since this session last made it.
+        conn.execute(sql.SQL("drop table if exists pg_temp.{}").format(sql.Identifier(self.tmp)))
         conn.execute(
-            sql.SQL("create temporary table if not exists {} ({}) on commit preserve rows").format(
+            sql.SQL("create temporary table {} ({}) on commit preserve rows").format(
                 sql.Identifier(self.tmp),
                 sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(f)) for f in self.fields),
             )
@@ -118,10 +120,13 @@ def extract_object(
     `conn` must be an autocommit connection: each page commits on its own, and the
     watermark advances only after the last page committed.
     """
-    for statement in staging_ddl(spec):
-        conn.execute(statement)
+    added = ensure_staging_table(conn, spec)
     previous = watermark.get(conn, SOURCE, spec.name)
-    mode = "full" if full_refresh or previous is None else "incremental"
+    mode = "full" if full_refresh or previous is None or added else "incremental"
+    if added and previous is not None:
+        # Rows already staged never had the new field; only a full read fills it for all of them.
+        progress(f"Salesforce {spec.name}: new field(s) {', '.join(added)} since the last extract; "
+                 "reading in full so every row has them")
     since = None if mode == "full" else previous - safety_window
     soql = build_soql(spec, since)
     loader = _PageLoader(conn, spec, run_id)

@@ -13,6 +13,7 @@ import psycopg
 from psycopg import sql
 
 from ledgerlink.db import read_sql
+from ledgerlink.extract.specs import staging_ddl
 
 
 @dataclass
@@ -44,6 +45,20 @@ def _tally(rows: list[tuple[bool, bool]], read: int) -> LoadCounts:
         else:
             counts.updated += 1
     return counts
+
+
+def ensure_staging_table(conn, spec) -> list[str]:
+    """Create or extend a spec's staging table(s); returns the columns this added to an existing
+    main table (a field added to the spec since the last extract)."""
+    def columns() -> set[str]:
+        return {r[0] for r in conn.execute(
+            "select column_name from information_schema.columns where table_schema = 'staging' and table_name = %s",
+            (spec.table,))}
+
+    before = columns()
+    for statement in staging_ddl(spec):
+        conn.execute(statement)
+    return sorted(columns() - before) if before else []
 
 
 def upsert_statement(table: str, tmp: str, columns: list[str], select_list: list[sql.Composable],

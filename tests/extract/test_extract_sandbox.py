@@ -558,3 +558,23 @@ def test_the_opportunity_asset_reports_what_it_read_and_wrote(pipeline, tmp_path
     assert second["watermark"] == first["watermark"]
     assert second["dagster/row_count"] == len(live)
     assert second["preview"] == first["preview"]  # nothing was rewritten
+
+
+def test_a_field_added_to_a_spec_reaches_every_staged_row_on_the_next_run(pipeline):
+    import dataclasses
+
+    sandbox, sf, qb, conn = pipeline
+    _sf(ACCOUNT, sf, conn)
+    assert "currency_iso_code" not in {r[0] for r in conn.execute(
+        "select column_name from information_schema.columns where table_name = 'sf_account'")}
+    # A data engineer adds one field to the Account entry.
+    with_currency = dataclasses.replace(ACCOUNT, fields={**ACCOUNT.fields, "CurrencyIsoCode": "text"})
+    said: list[str] = []
+    result = _sf(with_currency, sf, conn, progress=said.append)
+    assert result["mode"] == "full"
+    assert any("new field(s) currency_iso_code" in m for m in said), said
+    org = sandbox.sf.records["Account"]
+    staged = dict(conn.execute("select id, currency_iso_code from staging.sf_account").fetchall())
+    assert staged == {i: r.get("CurrencyIsoCode") for i, r in org.items()}
+    assert all(staged.values())
+    assert _sf(with_currency, sf, conn)["mode"] == "incremental"  # once only
