@@ -16,7 +16,13 @@ from psycopg import sql
 
 from ledgerlink.extract import watermark
 from ledgerlink.extract.specs import Column, QboEntity, child_table
-from ledgerlink.extract.staging_writer import LoadCounts, SeenIds, _tally, ensure_staging_table, upsert_statement
+from ledgerlink.extract.staging_writer import (
+    LoadCounts,
+    SeenIds,
+    _tally,
+    ensure_staging_table,
+    upsert_statement,
+)
 
 log = logging.getLogger(__name__)
 SOURCE = "qbo"

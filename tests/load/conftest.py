@@ -210,3 +210,20 @@ def invoice_snapshot(company) -> dict[str, list[tuple]]:
                                         inv["CurrencyRef"]["value"], str(inv["TotalAmt"]), lines,
                                         inv.get("PrivateNote")))
     return out
+
+
+@pytest.fixture
+def loaded(conn, db_url, settings, sandbox_factory):
+    """Invoices created for every Closed Won opportunity of the tiny dataset, through the real
+    sender against the QBO sandbox; returns (sandbox, qbo client, salesforce client, dataset)."""
+    from ledgerlink.load.planner import plan_invoices
+    from ledgerlink.load.sender import send_outbox
+
+    dataset = tiny_dataset()
+    sandbox = sandbox_factory(dataset=dataset, time_scale=600)
+    load_dataset(conn, dataset)
+    link_truth(conn, dataset)
+    plan_invoices(conn, settings, as_of=dataset.as_of, run_id="r1")
+    qbo = qbo_client(sandbox.env, db_url, time_scale=600)
+    assert send_outbox(db_url, qbo, max_attempts=3, run_id="r1").aborted is None
+    return sandbox, qbo, sf_client(sandbox.env), dataset

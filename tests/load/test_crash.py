@@ -81,10 +81,10 @@ def test_sigkill_during_send_then_rerun_matches_an_uninterrupted_run(db_url, sec
             already_open = open_batch_ids(conn)
             writes_at_start = crashed.qbo.writes
             if moment == "before_qbo_applied":
-                def condition():
+                def condition(already_open=already_open, writes_at_start=writes_at_start):
                     return bool(open_batch_ids(conn) - already_open) and crashed.qbo.writes == writes_at_start
             else:
-                def condition():
+                def condition(writes_at_start=writes_at_start):
                     return crashed.qbo.writes > writes_at_start
             assert kill_when(start_sender(env), condition), f"the sender finished before the {moment} kill"
             kills[moment] += 1

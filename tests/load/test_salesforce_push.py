@@ -6,26 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from ledgerlink.load.planner import plan_invoices
-from ledgerlink.load.sender import send_outbox
 from ledgerlink.load.sf_push import RunBudget, push_updates
 from ledgerlink.load.sf_status import desired_updates
-from tests.load.conftest import extract_qbo, link_truth, load_dataset, qbo_client, sf_client, tiny_dataset
+from tests.load.conftest import extract_qbo
 
 SCALE = 600
-
-
-@pytest.fixture
-def loaded(conn, db_url, settings, sandbox_factory):
-    """Invoices created for every Closed Won opportunity; returns (sandbox, qbo, sf, dataset)."""
-    dataset = tiny_dataset()
-    sandbox = sandbox_factory(dataset=dataset, time_scale=SCALE)
-    load_dataset(conn, dataset)
-    link_truth(conn, dataset)
-    plan_invoices(conn, settings, as_of=dataset.as_of, run_id="r1")
-    qbo = qbo_client(sandbox.env, db_url, time_scale=SCALE)
-    assert send_outbox(db_url, qbo, max_attempts=3, run_id="r1").aborted is None
-    return sandbox, qbo, sf_client(sandbox.env), dataset
 
 
 def push(conn, sf, settings, as_of, **overrides):
