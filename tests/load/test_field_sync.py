@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ledgerlink.config import FieldOwnership
 from ledgerlink.db import read_sql
 from ledgerlink.extract.salesforce import extract_object
@@ -48,13 +50,19 @@ def test_qbo_owned_fields_flow_to_salesforce_when_the_field_exists():
     assert plan.conflicts == [] and plan.qbo_updates == []
 
 
-def test_field_sync_against_both_emulators(conn, db_url, settings, sandbox_factory):
+@pytest.fixture
+def linked(conn, db_url, sandbox_factory):
+    """The tiny company in both emulators and in staging, customers linked as the truth says;
+    returns (sandbox, qbo client, salesforce client)."""
     dataset = tiny_dataset()
     sandbox = sandbox_factory(dataset=dataset, time_scale=SCALE)
     load_dataset(conn, dataset)
     link_truth(conn, dataset)
-    qbo = qbo_client(sandbox.env, db_url, time_scale=SCALE)
-    sf = sf_client(sandbox.env)
+    return sandbox, qbo_client(sandbox.env, db_url, time_scale=SCALE), sf_client(sandbox.env)
+
+
+def test_field_sync_against_both_emulators(conn, db_url, settings, linked):
+    sandbox, qbo, sf = linked
 
     first = field_sync_step(db_url, qbo, sf, settings, run_id="fs1")
     assert first.failed is None
@@ -101,13 +109,8 @@ def test_field_sync_against_both_emulators(conn, db_url, settings, sandbox_facto
 
 
 def test_qbo_terms_and_taxable_reach_salesforce_and_a_salesforce_edit_is_overwritten(conn, db_url, settings,
-                                                                                    sandbox_factory):
-    dataset = tiny_dataset()
-    sandbox = sandbox_factory(dataset=dataset, time_scale=SCALE)
-    load_dataset(conn, dataset)
-    link_truth(conn, dataset)
-    qbo = qbo_client(sandbox.env, db_url, time_scale=SCALE)
-    sf = sf_client(sandbox.env)
+                                                                                    linked):
+    sandbox, qbo, sf = linked
     customers = sandbox.qbo.entities["Customer"]
     accounts = sandbox.sf.records["Account"]
     terms = {t["Id"]: t["Name"] for t in sandbox.qbo.entities["Term"].values()}
@@ -146,13 +149,8 @@ def test_qbo_terms_and_taxable_reach_salesforce_and_a_salesforce_edit_is_overwri
     assert second.counts["salesforce_accounts_updated"] == 1
 
 
-def test_a_sync_rename_onto_a_name_qbo_already_has_is_held_not_sent(conn, db_url, settings, sandbox_factory):
-    dataset = tiny_dataset()
-    sandbox = sandbox_factory(dataset=dataset, time_scale=SCALE)
-    load_dataset(conn, dataset)
-    link_truth(conn, dataset)
-    qbo = qbo_client(sandbox.env, db_url, time_scale=SCALE)
-    sf = sf_client(sandbox.env)
+def test_a_sync_rename_onto_a_name_qbo_already_has_is_held_not_sent(conn, db_url, settings, linked):
+    sandbox, qbo, sf = linked
     assert field_sync_step(db_url, qbo, sf, settings, run_id="fs1").failed is None
     extract_qbo(conn, qbo, entities=("Customer",))
     customers = sandbox.qbo.entities["Customer"]
