@@ -108,7 +108,8 @@ def field_sync_step(database_url: str, qbo_client, sf_client, settings: Settings
         failing = ", ".join(o.rule.name for o in checked.failures(checked.severity))
         report.failed = f"the planned_customers check blocks the QBO customer updates ({failing})"
         report.alerts.append(report.failed)
-        return report
+        with connect(database_url, autocommit=True) as conn:
+            return _finish(conn, report, run_id, partition_key)  # recorded and alerted like any step
     send = Sender(database_url, qbo_client, max_attempts=loads.max_attempts, run_id=run_id).run()
     with connect(database_url, autocommit=True) as conn:
         pushed = push_updates(conn, sf_client, sf_updates, bulk_threshold=loads.bulk_threshold,
